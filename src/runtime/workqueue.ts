@@ -1,0 +1,170 @@
+import type { Clock } from './clock.ts';
+import { realClock } from './clock.ts';
+import type { RateLimiter } from './ratelimit.ts';
+import { defaultControllerRateLimiter } from './ratelimit.ts';
+
+/** Hooks the queue calls so metrics can be kept outside it (see runtime/metrics.ts). */
+export interface QueueMetrics {
+    add?(): void;
+    get?(waitedMs: number): void;
+    done?(workedMs: number): void;
+    retry?(): void;
+    depth?(n: number): void;
+}
+
+/**
+ * A rate-limited, delaying work queue of keys with client-go `workqueue` semantics:
+ *
+ * - keys, not objects; a key waiting in the queue is stored once (de-duplicated);
+ * - a key is never handed to two workers at once: a key added while it is being processed is
+ *   queued again only when `done(key)` is called;
+ * - `addAfter` delays a key (the earliest pending time wins), `addRateLimited` delays it by the
+ *   rate limiter's answer (default: max of per-key 5 ms → 1000 s backoff and a 10 qps / 100
+ *   burst bucket), `forget` resets its backoff;
+ * - `shutDown()` wakes every waiting `get()` with `undefined`; keys added afterwards are ignored.
+ *
+ * Mirrors k8s.io/client-go/util/workqueue (queue.go, delaying_queue.go, rate_limiting_queue.go).
+ */
+export class WorkQueue<K = string> {
+    private queue: K[] = [];
+    private head = 0;
+    private dirty = new Set<K>();
+    private processing = new Set<K>();
+    private addedAt = new Map<K, number>();
+    private startedAt = new Map<K, number>();
+    private waiting = new Map<K, { at: number; cancel: () => void }>();
+    private getters: ((k: K | undefined) => void)[] = [];
+    private shuttingDown = false;
+    private readonly limiter: RateLimiter<K>;
+    private readonly clock: Clock;
+    private readonly metrics: QueueMetrics;
+
+    constructor(opts: { rateLimiter?: RateLimiter<K>; clock?: Clock; metrics?: QueueMetrics } = {}) {
+        this.clock = opts.clock ?? realClock;
+        this.limiter = opts.rateLimiter ?? defaultControllerRateLimiter<K>(this.clock);
+        this.metrics = opts.metrics ?? {};
+    }
+
+    /** Number of keys ready to be handed out (not counting delayed or in-flight keys). */
+    len(): number {
+        return this.queue.length - this.head;
+    }
+
+    /** Number of keys currently being processed by a worker. */
+    inFlight(): number {
+        return this.processing.size;
+    }
+
+    /** Milliseconds the longest-running key has been processed (0 when idle). */
+    longestRunningMs(): number {
+        let oldest = Infinity;
+        for (const t of this.startedAt.values()) oldest = Math.min(oldest, t);
+        return oldest === Infinity ? 0 : this.clock.now() - oldest;
+    }
+
+    /** True once shutDown() was called. */
+    isShuttingDown(): boolean {
+        return this.shuttingDown;
+    }
+
+    /** Marks key as needing processing. No-op if already queued or after shutdown. */
+    add(key: K): void {
+        if (this.shuttingDown || this.dirty.has(key)) return;
+        this.metrics.add?.();
+        this.dirty.add(key);
+        this.addedAt.set(key, this.clock.now());
+        if (this.processing.has(key)) return;
+        this.push(key);
+    }
+
+    private push(key: K): void {
+        const g = this.getters.shift();
+        if (g) {
+            this.dirty.delete(key);
+            this.begin(key);
+            g(key);
+            return;
+        }
+        this.queue.push(key);
+        this.metrics.depth?.(this.len());
+    }
+
+    private begin(key: K): void {
+        this.processing.add(key);
+        const now = this.clock.now();
+        this.metrics.get?.(now - (this.addedAt.get(key) ?? now));
+        this.addedAt.delete(key);
+        this.startedAt.set(key, now);
+    }
+
+    /**
+     * Resolves with the next key, marking it as being processed; the caller must call
+     * done(key) afterwards. Resolves undefined once the queue is shut down and empty.
+     */
+    get(): Promise<K | undefined> {
+        if (this.len() > 0) {
+            const key = this.queue[this.head++] as K;
+            if (this.head > 1024 && this.head * 2 > this.queue.length) {
+                this.queue = this.queue.slice(this.head);
+                this.head = 0;
+            }
+            this.dirty.delete(key);
+            this.begin(key);
+            this.metrics.depth?.(this.len());
+            return Promise.resolve(key);
+        }
+        if (this.shuttingDown) return Promise.resolve(undefined);
+        return new Promise((resolve) => this.getters.push(resolve));
+    }
+
+    /** Marks the end of processing of key; re-queues it if it was added meanwhile. */
+    done(key: K): void {
+        const started = this.startedAt.get(key);
+        if (started !== undefined) this.metrics.done?.(this.clock.now() - started);
+        this.startedAt.delete(key);
+        this.processing.delete(key);
+        if (this.dirty.has(key)) this.push(key);
+    }
+
+    /** Adds key after ms milliseconds; an earlier pending addAfter for the same key wins. */
+    addAfter(key: K, ms: number): void {
+        if (this.shuttingDown) return;
+        if (ms <= 0) {
+            this.add(key);
+            return;
+        }
+        const at = this.clock.now() + ms;
+        const existing = this.waiting.get(key);
+        if (existing && existing.at <= at) return;
+        existing?.cancel();
+        const cancel = this.clock.setTimer(() => {
+            this.waiting.delete(key);
+            this.add(key);
+        }, ms);
+        this.waiting.set(key, { at, cancel });
+    }
+
+    /** Adds key after the rate limiter's delay for it (a failure retry). */
+    addRateLimited(key: K): void {
+        this.metrics.retry?.();
+        this.addAfter(key, this.limiter.when(key));
+    }
+
+    /** Resets the rate limiter's history of key (call after a success). */
+    forget(key: K): void {
+        this.limiter.forget(key);
+    }
+
+    /** How many times key has been retried since its last forget(). */
+    numRequeues(key: K): number {
+        return this.limiter.numRequeues(key);
+    }
+
+    /** Stops accepting keys, cancels delayed adds, and wakes idle getters with undefined. */
+    shutDown(): void {
+        this.shuttingDown = true;
+        for (const w of this.waiting.values()) w.cancel();
+        this.waiting.clear();
+        for (const g of this.getters.splice(0)) g(undefined);
+    }
+}
