@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import {
     CoordinationV1Api,
     CoreV1Api,
+    IsomorphicFetchHttpLibrary,
     KubeConfig,
     PatchStrategy,
     ServerConfiguration,
@@ -10,7 +11,7 @@ import {
     createConfiguration,
     setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { ApiType, ConfigurationOptions, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
+import type { ApiType, ConfigurationOptions, HttpLibrary, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 
@@ -75,14 +76,25 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
             return ctx;
         },
         async post(res) {
-            m?.restRequests.inc({ code: String(res.httpStatusCode), method: '', host });
             return res;
+        },
+    };
+    // Wrap the HTTP library to count every response by code and method (client-go's metric).
+    const base = new IsomorphicFetchHttpLibrary();
+    const httpApi: HttpLibrary = {
+        send(req) {
+            const method = req.getHttpMethod();
+            return base.send(req).pipe((res) => {
+                m?.restRequests.inc({ code: String(res.httpStatusCode), method, host });
+                return res;
+            });
         },
     };
     const make = <T extends ApiType>(Api: new (c: ReturnType<typeof createConfiguration>) => T): T =>
         new Api(
             createConfiguration({
                 baseServer: new ServerConfiguration(cluster.server, {}),
+                httpApi,
                 authMethods: { default: kc },
                 promiseMiddleware: [throttle],
             }),

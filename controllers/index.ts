@@ -1,0 +1,19 @@
+import type { ControllerName } from '../src/config.ts';
+import type { Runnable } from '../src/runtime/manager.ts';
+import type { ControllerDeps } from '../src/deps.ts';
+
+/** Builds one controller's Runnable from the shared runtime. */
+export type ControllerFactory = (deps: ControllerDeps) => Runnable;
+
+/**
+ * Every controller by its `--controllers` name. A name mapped to undefined is accepted but
+ * not implemented yet; main logs that it is skipped.
+ */
+export const CONTROLLERS: Record<ControllerName, ControllerFactory | undefined> = {
+    'pv-binder': undefined,
+    'pvc-protection': undefined,
+    'pv-protection': undefined,
+    'attach-detach': undefined,
+    provisioner: undefined,
+    attacher: undefined,
+};

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// volume-controller-manager: the Kubernetes volume controllers in one leader-elected process.
+import { CONTROLLERS } from '../controllers/index.ts';
+import { ConfigError, helpText, loadConfig } from './config.ts';
+import type { Config } from './config.ts';
+import type { ControllerDeps } from './deps.ts';
+import { HealthServer } from './http/server.ts';
+import { Metrics } from './http/metrics.ts';
+import { loadKubeConfig, makeClients } from './kube/client.ts';
+import { describeError } from './kube/errors.ts';
+import { EventBroadcaster } from './kube/events.ts';
+import { InformerFactory } from './kube/informer.ts';
+import { LeaseElector } from './kube/lease.ts';
+import { createLogger } from './log.ts';
+import { runManager } from './runtime/manager.ts';
+import type { Runnable } from './runtime/manager.ts';
+
+async function main(): Promise<number> {
+    let config: Config | 'help';
+    try {
+        config = loadConfig(process.argv.slice(2));
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            console.error(`volume-controller-manager: ${e.message}`);
+            return 2;
+        }
+        throw e;
+    }
+    if (config === 'help') {
+        process.stdout.write(helpText() + '\n');
+        return 0;
+    }
+    const log = createLogger(config.logLevel);
+    process.on('unhandledRejection', (err) => log.error({ err: describeError(err) }, 'Unhandled promise rejection'));
+
+    let kc;
+    try {
+        kc = loadKubeConfig(config.kubeconfig);
+    } catch (e) {
+        console.error(`volume-controller-manager: --kubeconfig: ${(e as Error).message}`);
+        return 1;
+    }
+    const metrics = new Metrics();
+    const clients = makeClients(kc, { qps: config.kubeApiQps, burst: config.kubeApiBurst, metrics });
+    const informers = new InformerFactory(clients, { log, metrics });
+    const events = new EventBroadcaster({ api: clients.core, log, metrics, host: config.identity });
+    const deps: ControllerDeps = { config, clients, informers, events, metrics, log };
+
+    const controllers: Runnable[] = [];
+    for (const name of config.controllers) {
+        const factory = CONTROLLERS[name];
+        if (!factory) {
+            log.warn({ controller: name }, 'Controller not implemented yet; skipping');
+            continue;
+        }
+        controllers.push(factory(deps));
+    }
+
+    const elector = config.leaderElect
+        ? new LeaseElector({
+              api: clients.coordination,
+              namespace: config.leaseNamespace,
+              name: config.leaseName,
+              identity: config.identity,
+              leaseDurationMs: config.leaseDurationMs,
+              renewDeadlineMs: config.renewDeadlineMs,
+              retryPeriodMs: config.retryPeriodMs,
+              log,
+              onNewLeader: (id) => log.info({ leader: id }, 'New leader elected'),
+          })
+        : undefined;
+
+    const server = new HealthServer(metrics, log);
+    server.addHealthCheck('ping', () => undefined);
+    if (elector) server.addHealthCheck('leaderElection', () => elector.check());
+    server.addReadyCheck('informer-sync', () => {
+        const u = informers.unsynced();
+        return u.length ? `caches not synced: ${u.join(', ')}` : undefined;
+    });
+    try {
+        if (config.metricsBindAddress === config.healthProbeBindAddress) {
+            await server.listen(config.metricsBindAddress, ['/metrics', '/healthz', '/readyz']);
+        } else {
+            await server.listen(config.metricsBindAddress, ['/metrics']);
+            await server.listen(config.healthProbeBindAddress, ['/healthz', '/readyz']);
+        }
+    } catch (e) {
+        console.error(`volume-controller-manager: cannot listen: ${(e as Error).message}`);
+        return 1;
+    }
+
+    const stop = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: string) => {
+        signals++;
+        if (signals > 1) {
+            log.warn({ signal: sig }, 'Second signal; exiting at once');
+            process.exit(1);
+        }
+        log.info({ signal: sig }, 'Shutting down');
+        stop.abort();
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+
+    log.info(
+        { identity: config.identity, controllers: config.controllers, leaderElect: config.leaderElect, qps: config.kubeApiQps, burst: config.kubeApiBurst },
+        'Starting volume-controller-manager',
+    );
+    await runManager({ log, metrics, informers, elector, leaseName: config.leaseName, controllers }, stop.signal);
+    await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await server.close();
+    log.info('Stopped');
+    return 0;
+}
+
+main().then(
+    (code) => {
+        process.exitCode = code;
+        // Let pino flush, then make sure nothing (sockets, timers) holds the process open.
+        setTimeout(() => process.exit(code), 200).unref();
+    },
+    (err) => {
+        console.error(`volume-controller-manager: fatal: ${(err as Error)?.stack ?? String(err)}`);
+        process.exit(1);
+    },
+);

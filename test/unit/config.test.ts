@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, helpText, loadConfig, parseDuration, resolveControllers, FLAGS } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
+
+const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as Config;
+
+describe('parseDuration', () => {
+    const table: [string, number][] = [
+        ['15s', 15_000],
+        ['1m30s', 90_000],
+        ['500ms', 500],
+        ['1h', 3_600_000],
+        ['1.5s', 1500],
+        ['0', 0],
+    ];
+    for (const [input, ms] of table) it(`${input} → ${ms} ms`, () => assert.equal(parseDuration(input), ms));
+    for (const bad of ['15', 's', '10x', '', '1s2']) it(`rejects "${bad}"`, () => assert.throws(() => parseDuration(bad)));
+});
+
+describe('resolveControllers', () => {
+    it('* enables all, -name disables one', () => {
+        assert.deepEqual(resolveControllers(['*', '-attacher']), ['pv-binder', 'pvc-protection', 'pv-protection', 'attach-detach', 'provisioner']);
+    });
+    it('a positive list enables only those', () => {
+        assert.deepEqual(resolveControllers(['pv-protection', 'pv-binder']), ['pv-binder', 'pv-protection']);
+    });
+    it('rejects an unknown name', () => {
+        assert.throws(() => resolveControllers(['persistentvolume-binder']), /unknown controller "persistentvolume-binder"/);
+    });
+});
+
+describe('loadConfig', () => {
+    it('has upstream defaults', () => {
+        const c = load([]);
+        assert.equal(c.leaderElect, true);
+        assert.equal(c.leaseDurationMs, 15_000);
+        assert.equal(c.renewDeadlineMs, 10_000);
+        assert.equal(c.retryPeriodMs, 2_000);
+        assert.equal(c.leaseNamespace, 'kube-system');
+        assert.equal(c.controllers.length, 6);
+        assert.match(c.identity, /_[0-9a-f-]{36}$/);
+        assert.ok(Object.isFrozen(c));
+    });
+
+    it('accepts --flag=value, --flag value and bare booleans', () => {
+        const c = load(['--kube-api-qps=50.5', '--kube-api-burst', '100', '--leader-elect=false', '--controllers=pv-binder']);
+        assert.equal(c.kubeApiQps, 50.5);
+        assert.equal(c.kubeApiBurst, 100);
+        assert.equal(c.leaderElect, false);
+        assert.deepEqual(c.controllers, ['pv-binder']);
+        assert.equal(load(['--leader-elect']).leaderElect, true);
+    });
+
+    it('reads KUBECONFIG and POD_NAMESPACE from the environment; flags win', () => {
+        const c = load([], { KUBECONFIG: '/k', POD_NAMESPACE: 'storage' });
+        assert.equal(c.kubeconfig, '/k');
+        assert.equal(c.leaseNamespace, 'storage');
+        assert.equal(load(['--kubeconfig=/x'], { KUBECONFIG: '/k' }).kubeconfig, '/x');
+    });
+
+    const bad: [string[], RegExp][] = [
+        [['--kube-api-qps=fast'], /--kube-api-qps/],
+        [['--kube-api-burst=0'], /--kube-api-burst/],
+        [['--worker-threads=2.5'], /--worker-threads/],
+        [['--leader-elect=maybe'], /--leader-elect/],
+        [['--leader-elect-lease-duration=15'], /--leader-elect-lease-duration: invalid duration/],
+        [['--leader-elect-renew-deadline=20s'], /renew-deadline: must be less than --leader-elect-lease-duration/],
+        [['--metrics-bind-address=8080'], /--metrics-bind-address/],
+        [['--no-such-flag'], /unknown flag --no-such-flag/],
+        [['--kubeconfig'], /--kubeconfig needs a value/],
+        [['positional'], /unexpected argument/],
+        [['--controllers=foo'], /--controllers: unknown controller "foo"/],
+    ];
+    for (const [argv, re] of bad) {
+        it(`rejects ${argv.join(' ')} with one line naming the flag`, () => {
+            assert.throws(() => load(argv), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));
+        });
+    }
+
+    it('--help documents every flag', () => {
+        assert.equal(loadConfig(['--help'], {}), 'help');
+        const h = helpText();
+        for (const name of Object.keys(FLAGS)) assert.ok(h.includes(`--${name}`), name);
+    });
+});
