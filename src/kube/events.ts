@@ -81,7 +81,10 @@ export class EventBroadcaster {
 
     /** Resolves when every queued Event has been written. */
     async flush(): Promise<void> {
-        await this.queue.onIdle();
+        while (this.inflight.size > 0 || this.queue.size > 0 || this.queue.pending > 0) {
+            await Promise.all([...this.inflight.values()]);
+            await this.queue.onIdle();
+        }
     }
 
     private record(component: string, obj: KubernetesObject, type: EventType, reason: string, message: string): void {

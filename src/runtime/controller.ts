@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { ReconcileResult } from './result.ts';
 import { isTerminalError } from './result.ts';
-import { WorkQueue } from './workqueue.ts';
+import type { WorkQueue } from './workqueue.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { isConflict, describeError } from '../kube/errors.ts';
 
@@ -39,7 +39,7 @@ export interface WorkerPoolOptions<K> {
  * Mirrors controller-runtime `internal/controller` processNextWorkItem / reconcileHandler.
  */
 export async function runWorkers<K>(opts: WorkerPoolOptions<K>, signal: AbortSignal): Promise<void> {
-    const { queue, name, log } = opts;
+    const { queue, name } = opts;
     const pool = new PQueue({ concurrency: Math.max(1, opts.workers) });
     const onAbort = () => queue.shutDown();
     signal.addEventListener('abort', onAbort, { once: true });
