@@ -1,6 +1,9 @@
 import type { ControllerName } from '../src/config.ts';
 import type { Runnable } from '../src/runtime/manager.ts';
 import type { ControllerDeps } from '../src/deps.ts';
+import { pvBinder } from './pv-binder/index.ts';
+import { pvProtection } from './pv-protection/index.ts';
+import { pvcProtection } from './pvc-protection/index.ts';
 
 /** Builds one controller's Runnable from the shared runtime. */
 export type ControllerFactory = (deps: ControllerDeps) => Runnable;
@@ -10,9 +13,9 @@ export type ControllerFactory = (deps: ControllerDeps) => Runnable;
  * not implemented yet; main logs that it is skipped.
  */
 export const CONTROLLERS: Record<ControllerName, ControllerFactory | undefined> = {
-    'pv-binder': undefined,
-    'pvc-protection': undefined,
-    'pv-protection': undefined,
+    'pv-binder': pvBinder,
+    'pvc-protection': pvcProtection,
+    'pv-protection': pvProtection,
     'attach-detach': undefined,
     provisioner: undefined,
     attacher: undefined,

@@ -116,6 +116,7 @@ export const FLAGS = {
     'worker-threads': { schema: int(1), def: '10', help: 'Keys each controller reconciles at once.' },
     'metrics-bind-address': { schema: bindAddress, def: ':8080', help: "Address of the Prometheus /metrics endpoint ('0' disables)." },
     'health-probe-bind-address': { schema: bindAddress, def: ':8081', help: "Address of the /healthz and /readyz endpoints ('0' disables)." },
+    'pvclaimbinder-sync-period': { schema: duration, def: '15s', help: 'How often the PV binder re-syncs every claim and volume.' },
     'log-level': { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error']), def: 'info', env: 'LOG_LEVEL', help: 'Log level: trace, debug, info, warn, error.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -137,6 +138,8 @@ export interface Config {
     metricsBindAddress: string;
     healthProbeBindAddress: string;
     logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    /** PV binder resync period in ms. */
+    pvClaimBinderSyncPeriodMs: number;
     /** Leader-election identity: hostname + '_' + a random UUID (client-go convention). */
     identity: string;
 }
@@ -221,6 +224,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         metricsBindAddress: get('metrics-bind-address') as string,
         healthProbeBindAddress: get('health-probe-bind-address') as string,
         logLevel: get('log-level') as Config['logLevel'],
+        pvClaimBinderSyncPeriodMs: get('pvclaimbinder-sync-period') as number,
         identity: `${os.hostname()}_${crypto.randomUUID()}`,
     };
     if (cfg.leaderElect) {

@@ -1,0 +1,60 @@
+// pv-protection (kube-controller-manager `pv-protection`): keeps `kubernetes.io/pv-protection` on
+// PVs, and removes it from a deleting PV once it is not Bound, so the delete completes.
+import type { V1PersistentVolume } from '@kubernetes/client-node';
+import type { ControllerDeps } from '../../src/deps.ts';
+import { isNotFound } from '../../src/kube/errors.ts';
+import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
+import { runWorkers } from '../../src/runtime/controller.ts';
+import type { Runnable } from '../../src/runtime/manager.ts';
+import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { FINALIZER_PV_PROTECTION } from '../../src/storage/helpers.ts';
+
+/** pv_protection_controller.go: add when missing and not deleting; remove when deleting and not Bound. */
+export function decidePvProtection(pv: V1PersistentVolume): 'add-finalizer' | 'remove-finalizer' | 'none' {
+    const has = pv.metadata?.finalizers?.includes(FINALIZER_PV_PROTECTION) ?? false;
+    if (!pv.metadata?.deletionTimestamp) return has ? 'none' : 'add-finalizer';
+    if (has && pv.status?.phase !== 'Bound') return 'remove-finalizer';
+    return 'none';
+}
+
+/** Builds the pv-protection Runnable. */
+export function pvProtection(deps: ControllerDeps): Runnable {
+    const name = 'pv-protection';
+    const log = deps.log.child({ controller: name });
+    const volumes = deps.informers.for(RESOURCES.persistentVolumes);
+    const core = deps.clients.core;
+
+    async function reconcile(key: string): Promise<void> {
+        const pv = volumes.get(key);
+        if (!pv) return;
+        const action = decidePvProtection(pv);
+        const patch =
+            action === 'add-finalizer'
+                ? addFinalizerPatch(pv.metadata, FINALIZER_PV_PROTECTION)
+                : action === 'remove-finalizer'
+                  ? removeFinalizerPatch(pv.metadata?.finalizers, FINALIZER_PV_PROTECTION)
+                  : undefined;
+        if (!patch) return;
+        try {
+            await core.patchPersistentVolume({ name: key, body: patch });
+        } catch (err) {
+            if (isNotFound(err)) return;
+            throw err;
+        }
+        log.info({ pv: key }, action === 'add-finalizer' ? 'Added protection finalizer to PV' : 'Removed protection finalizer from PV');
+    }
+
+    return {
+        name,
+        async start(signal) {
+            const q = new WorkQueue<string>({ metrics: deps.metrics.queueMetrics(name) });
+            const unregister = volumes.addEventHandler({ onAdd: (v) => q.add(keyOf(v)), onUpdate: (_o, v) => q.add(keyOf(v)) });
+            try {
+                await runWorkers({ name, queue: q, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k) => reconcile(k) }, signal);
+            } finally {
+                unregister();
+            }
+        },
+    };
+}
