@@ -8,6 +8,7 @@ import { isConflict, isNotFound } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { patchClaim, patchClaimStatus, patchVolume, patchVolumeStatus } from '../../src/kube/patch.ts';
+import { crashPoint } from '../../src/runtime/faults.ts';
 import { TerminalError } from '../../src/runtime/result.ts';
 import {
     ANN_BETA_STORAGE_PROVISIONER,
@@ -214,10 +215,12 @@ export class Binder {
         const pvName = pv.metadata?.name ?? '';
         const claimKey = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
         let vol = pv;
+        let wrote = false;
         const ref = vol.spec?.claimRef;
         const refDirty = !ref || ref.name !== claim.metadata?.name || (ref.namespace ?? '') !== claim.metadata?.namespace || ref.uid !== claim.metadata?.uid;
         const setByController = !isVolumeBoundToClaim(vol, claim) && vol.metadata?.annotations?.[ANN_BOUND_BY_CONTROLLER] === undefined;
         if (refDirty || setByController) {
+            wrote = true;
             vol = await this.write(this.s.volumes, pvName, () =>
                 patchVolume(this.s.core, vol, {
                     ...(setByController ? { metadata: { annotations: { [ANN_BOUND_BY_CONTROLLER]: 'yes' } } } : {}),
@@ -235,8 +238,10 @@ export class Binder {
             );
         }
         if (vol.status?.phase !== 'Bound' || vol.status?.message) {
+            wrote = true;
             vol = await this.write(this.s.volumes, pvName, () => patchVolumeStatus(this.s.core, vol, { phase: 'Bound', message: null }));
         }
+        crashPoint('pv-binder:after-volume-bound');
         let c = claim;
         const ann: Record<string, string> = {};
         const spec: Record<string, unknown> = {};
@@ -246,20 +251,22 @@ export class Binder {
         }
         if (c.metadata?.annotations?.[ANN_BIND_COMPLETED] === undefined) ann[ANN_BIND_COMPLETED] = 'yes';
         if (Object.keys(ann).length || Object.keys(spec).length) {
+            wrote = true;
             c = await this.write(this.s.claims, claimKey, () =>
                 patchClaim(this.s.core, c, { ...(Object.keys(ann).length ? { metadata: { annotations: ann } } : {}), ...(Object.keys(spec).length ? { spec } : {}) }),
             );
         }
-        await this.updateClaimStatus(c, 'Bound', vol);
-        log.info({ pv: pvName }, 'Bound claim to volume');
+        wrote = (await this.updateClaimStatus(c, 'Bound', vol)) || wrote;
+        if (wrote) log.info({ pv: pvName }, 'Bound claim to volume');
     }
 
     /**
      * updateClaimStatus: phase, accessModes from the volume, capacity (pre-resize annotation, else
      * the PV's) only on a phase change; with no volume, clears accessModes and capacity.
+     * @returns whether anything was written
      * @throws Error when binding to a PV without storage capacity
      */
-    private async updateClaimStatus(claim: V1PersistentVolumeClaim, phase: 'Pending' | 'Bound' | 'Lost', pv: V1PersistentVolume | undefined): Promise<void> {
+    private async updateClaimStatus(claim: V1PersistentVolumeClaim, phase: 'Pending' | 'Bound' | 'Lost', pv: V1PersistentVolume | undefined): Promise<boolean> {
         const cur = claim.status ?? {};
         const status: Record<string, unknown> = {};
         let dirty = false;
@@ -290,9 +297,10 @@ export class Binder {
                 if (cur.capacity?.storage !== want) status.capacity = { ...(cur.capacity ?? {}), storage: want };
             }
         }
-        if (!dirty) return;
+        if (!dirty) return false;
         const key = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
         await this.write(this.s.claims, key, () => patchClaimStatus(this.s.core, claim, status));
+        return true;
     }
 
     // ---- volumes ------------------------------------------------------------------------

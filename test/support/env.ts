@@ -5,7 +5,6 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after } from 'node:test';
 import { loadKubeConfig, makeClients } from '../../src/kube/client.ts';
 import type { KubeClients } from '../../src/kube/client.ts';
 import { startControlPlane } from '../../scripts/lib/control-plane.ts';
@@ -94,9 +93,13 @@ export class ManagerProcess {
         this.child.stdout?.on('data', onData);
         this.child.stderr?.on('data', onData);
         this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
-        after(() => {
+        // Never outlive the test process. (No node:test `after` here: registered from a `before`
+        // hook it would run right after that hook.)
+        const reap = () => {
             if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-        });
+        };
+        process.once('exit', reap);
+        void this.exited.then(() => process.removeListener('exit', reap));
     }
 
     /** The first log line with this msg (and optional field values), if any. */
