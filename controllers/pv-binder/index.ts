@@ -1,7 +1,7 @@
 // Wiring of the PV binder (kube-controller-manager `persistentvolume-binder`): shared informers →
 // two work queues (claims, volumes) → parallel workers → Binder. Resyncs every
 // --pvclaimbinder-sync-period.
-import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { ControllerDeps } from '../../src/deps.ts';
 import { AssumeCache } from '../../src/kube/assume.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
@@ -13,6 +13,9 @@ import { POD_CLAIM_INDEX, podClaimKeys } from '../../src/storage/indexers.ts';
 import { VolumeIndex } from './match.ts';
 import { registerBinderMetrics } from './metrics.ts';
 import { Binder } from './reconcile.ts';
+
+/** Index of claims by spec.volumeName. */
+const CLAIM_VOLUME_INDEX = 'volumeName';
 
 /** Event source component, as upstream. */
 export const COMPONENT = 'persistentvolume-controller';
@@ -26,6 +29,7 @@ export function pvBinder(deps: ControllerDeps): Runnable {
     const classes = deps.informers.for(RESOURCES.storageClasses);
     const pods = deps.informers.for(RESOURCES.pods);
     pods.addIndexer(POD_CLAIM_INDEX, podClaimKeys);
+    pvcInformer.addIndexer(CLAIM_VOLUME_INDEX, (c) => (c.spec?.volumeName ? [c.spec.volumeName] : []));
     const volumes = new AssumeCache<V1PersistentVolume>(pvInformer);
     const claims = new AssumeCache<V1PersistentVolumeClaim>(pvcInformer);
     // The matching index follows the effective view (informer + our own assumed writes), always.
@@ -66,12 +70,21 @@ export function pvBinder(deps: ControllerDeps): Runnable {
                     onDelete: (c) => cq.add(keyOf(c)),
                 }),
                 pvInformer.addEventHandler({
-                    onAdd: (v) => vq.add(keyOf(v)),
+                    // A claim naming this PV (spec.volumeName) may now bind, or un-Lose.
+                    onAdd: (v) => {
+                        vq.add(keyOf(v));
+                        for (const c of pvcInformer.byIndex(CLAIM_VOLUME_INDEX, keyOf(v))) if (c.status?.phase !== 'Bound') cq.add(keyOf(c));
+                    },
                     onUpdate: (_o, v) => vq.add(keyOf(v)),
                     onDelete: (v) => {
                         const r = v.spec?.claimRef;
                         if (r?.name) cq.add(`${r.namespace}/${r.name}`);
                     },
+                }),
+                pods.addEventHandler({
+                    // An unscheduled pod changes what a delayed claim waits for (WaitForPodScheduled).
+                    onAdd: (p) => wakeClaimsOf(p),
+                    onUpdate: (_o, p) => wakeClaimsOf(p),
                 }),
                 classes.addEventHandler({
                     // A new or changed class may unblock claims naming it, or (default class) claims with none.
@@ -79,6 +92,10 @@ export function pvBinder(deps: ControllerDeps): Runnable {
                     onUpdate: (_o, sc) => enqueueClaimsOfClass(sc.metadata?.name ?? ''),
                 }),
             ];
+            function wakeClaimsOf(p: V1Pod) {
+                if (p.spec?.nodeName) return;
+                for (const k of podClaimKeys(p)) if (pvcInformer.get(k)?.status?.phase === 'Pending') cq.add(k);
+            }
             function enqueueClaimsOfClass(cls: string) {
                 for (const c of pvcInformer.list()) {
                     if (c.status?.phase === 'Bound') continue;
