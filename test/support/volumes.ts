@@ -1,7 +1,8 @@
 // Object builders and readers for volume integration tests (real API server).
 import type { CoreV1Event, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { KubeClients } from '../../src/kube/client.ts';
-import { ManagerProcess, eventually, managerArgs } from './env.ts';
+import { after, before } from 'node:test';
+import { ManagerProcess, eventually, managerArgs, useCluster } from './env.ts';
 import type { TestCluster } from './env.ts';
 
 export interface PVOpts {
@@ -137,4 +138,30 @@ export async function stopManager(p: ManagerProcess): Promise<void> {
     if (p.child.exitCode !== null) return;
     p.kill('SIGTERM');
     await p.exited;
+}
+
+/** What withManager gives a suite: filled in by its `before` hook. */
+export interface ManagedCluster {
+    env: TestCluster;
+    mgr: ManagerProcess;
+    v: Volumes;
+}
+
+/**
+ * Registers, in the calling describe block, a `before` hook that starts a fresh control plane and
+ * a volume-controller-manager with these controllers, and an `after` hook that stops both.
+ * Call it from a describe body (not from inside a hook).
+ */
+export function withManager(controllers: string, extra: string[] = []): ManagedCluster {
+    const ctx = {} as ManagedCluster;
+    before(async () => {
+        ctx.env = await useCluster();
+        ctx.v = new Volumes(ctx.env.clients);
+        ctx.mgr = await startManager(ctx.env, controllers, extra);
+    });
+    after(async () => {
+        if (ctx.mgr) await stopManager(ctx.mgr);
+        await ctx.env?.stop();
+    });
+    return ctx;
 }

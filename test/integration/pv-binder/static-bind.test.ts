@@ -1,83 +1,71 @@
 // Static binding against a real API server: the smallest fitting PV, upstream annotations,
 // claimRef, phases, claim status; an explained FailedBinding, one event per explanation change.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { eventually, sleep, useCluster } from '../../support/env.ts';
-import type { ManagerProcess, TestCluster } from '../../support/env.ts';
-import { Volumes, startManager, stopManager } from '../../support/volumes.ts';
+import { describe, it } from 'node:test';
+import { eventually, sleep } from '../../support/env.ts';
+import { withManager } from '../../support/volumes.ts';
 
 describe('pv-binder: static binding', () => {
-    let env: TestCluster;
-    let mgr: ManagerProcess;
-    let v: Volumes;
-    before(async () => {
-        env = await useCluster();
-        v = new Volumes(env.clients);
-        mgr = await startManager(env, 'pv-binder,pvc-protection,pv-protection', ['--pvclaimbinder-sync-period=1s']);
-    });
-    after(async () => {
-        await stopManager(mgr);
-        await env.stop();
-    });
+    const ctx = withManager('pv-binder,pvc-protection,pv-protection', ['--pvclaimbinder-sync-period=1s']);
 
     it('binds a claim to the smallest fitting PV exactly as kube-controller-manager writes it', async () => {
-        await v.createPV('big', { size: '10Gi' });
-        await v.createPV('fits', { size: '3Gi' });
-        await v.createPV('small', { size: '1Gi' });
-        const created = await v.createPVC('c1', { size: '2Gi' });
-        const claim = await v.waitClaimPhase('c1', 'Bound');
+        await ctx.v.createPV('big', { size: '10Gi' });
+        await ctx.v.createPV('fits', { size: '3Gi' });
+        await ctx.v.createPV('small', { size: '1Gi' });
+        const created = await ctx.v.createPVC('c1', { size: '2Gi' });
+        const claim = await ctx.v.waitClaimPhase('c1', 'Bound');
         assert.equal(claim.spec?.volumeName, 'fits');
         assert.equal(claim.metadata?.annotations?.['pv.kubernetes.io/bind-completed'], 'yes');
         assert.equal(claim.metadata?.annotations?.['pv.kubernetes.io/bound-by-controller'], 'yes');
         assert.deepEqual(claim.status?.accessModes, ['ReadWriteOnce']);
         assert.equal(claim.status?.capacity?.storage, '3Gi');
-        const pv = await v.waitVolumePhase('fits', 'Bound');
+        const pv = await ctx.v.waitVolumePhase('fits', 'Bound');
         assert.equal(pv.spec?.claimRef?.name, 'c1');
         assert.equal(pv.spec?.claimRef?.namespace, 'default');
         assert.equal(pv.spec?.claimRef?.uid, created.metadata?.uid);
         assert.equal(pv.spec?.claimRef?.kind, 'PersistentVolumeClaim');
         assert.equal(pv.metadata?.annotations?.['pv.kubernetes.io/bound-by-controller'], 'yes');
         assert.ok(pv.metadata?.finalizers?.includes('kubernetes.io/pv-protection'));
-        assert.equal((await v.pv('big')).status?.phase, 'Available');
-        assert.equal((await v.pv('small')).status?.phase, 'Available');
+        assert.equal((await ctx.v.pv('big')).status?.phase, 'Available');
+        assert.equal((await ctx.v.pv('small')).status?.phase, 'Available');
     });
 
     it('honours the label selector and storage class', async () => {
-        await v.createPV('gold', { size: '5Gi', labels: { tier: 'gold' } });
-        await v.createPV('silver', { size: '1Gi', labels: { tier: 'silver' } });
-        await v.createPV('fast-1', { size: '1Gi', cls: 'fast' });
-        await v.createPVC('sel', { size: '1Gi', selector: { matchLabels: { tier: 'gold' } } });
-        await v.createPVC('cls', { size: '1Gi', cls: 'fast' });
-        assert.equal((await v.waitClaimPhase('sel', 'Bound')).spec?.volumeName, 'gold');
-        assert.equal((await v.waitClaimPhase('cls', 'Bound')).spec?.volumeName, 'fast-1');
+        await ctx.v.createPV('gold', { size: '5Gi', labels: { tier: 'gold' } });
+        await ctx.v.createPV('silver', { size: '1Gi', labels: { tier: 'silver' } });
+        await ctx.v.createPV('fast-1', { size: '1Gi', cls: 'fast' });
+        await ctx.v.createPVC('sel', { size: '1Gi', selector: { matchLabels: { tier: 'gold' } } });
+        await ctx.v.createPVC('cls', { size: '1Gi', cls: 'fast' });
+        assert.equal((await ctx.v.waitClaimPhase('sel', 'Bound')).spec?.volumeName, 'gold');
+        assert.equal((await ctx.v.waitClaimPhase('cls', 'Bound')).spec?.volumeName, 'fast-1');
     });
 
     it('explains why nothing matches, once per change of explanation', async () => {
-        await v.createPVC('lonely', { size: '50Gi', modes: ['ReadWriteMany'] });
-        const ev = await v.waitEvent('PersistentVolumeClaim', 'lonely', 'FailedBinding');
+        await ctx.v.createPVC('lonely', { size: '50Gi', modes: ['ReadWriteMany'] });
+        const ev = await ctx.v.waitEvent('PersistentVolumeClaim', 'lonely', 'FailedBinding');
         assert.equal(ev.type, 'Normal');
         assert.equal(ev.source?.component, 'persistentvolume-controller');
         assert.match(ev.message ?? '', /^no persistent volumes available for this claim and no storage class is set \(0\/\d+ volumes match: .*access modes \[RWO\] lack RWX/);
         await sleep(3000); // three resyncs
-        const again = (await v.events('PersistentVolumeClaim', 'lonely')).filter((e) => e.reason === 'FailedBinding');
+        const again = (await ctx.v.events('PersistentVolumeClaim', 'lonely')).filter((e) => e.reason === 'FailedBinding');
         assert.equal(again.length, 1);
         assert.equal(again[0]?.count, 1, 'no repeat of an unchanged explanation');
-        await v.createPV('rwx-small', { size: '1Gi', modes: ['ReadWriteMany'] });
+        await ctx.v.createPV('rwx-small', { size: '1Gi', modes: ['ReadWriteMany'] });
         const changed = await eventually('a second, different explanation', async () => {
-            const evs = (await v.events('PersistentVolumeClaim', 'lonely')).filter((e) => e.reason === 'FailedBinding');
+            const evs = (await ctx.v.events('PersistentVolumeClaim', 'lonely')).filter((e) => e.reason === 'FailedBinding');
             return evs.find((e) => /too small \(largest 1Gi < 50Gi\)/.test(e.message ?? ''));
         });
         assert.ok(changed);
-        assert.equal((await v.pvc('lonely')).status?.phase, 'Pending');
+        assert.equal((await ctx.v.pvc('lonely')).status?.phase, 'Pending');
     });
 
     it('binds a claim that waited as soon as a fitting PV appears', async () => {
-        await v.createPV('rwx-big', { size: '60Gi', modes: ['ReadWriteMany'] });
-        assert.equal((await v.waitClaimPhase('lonely', 'Bound', 5000)).spec?.volumeName, 'rwx-big');
+        await ctx.v.createPV('rwx-big', { size: '60Gi', modes: ['ReadWriteMany'] });
+        assert.equal((await ctx.v.waitClaimPhase('lonely', 'Bound', 5000)).spec?.volumeName, 'rwx-big');
     });
 
     it('serves the upstream PV collector metrics', async () => {
-        const serving = await mgr.waitForLog('Serving HTTP endpoints');
+        const serving = await ctx.mgr.waitForLog('Serving HTTP endpoints');
         const text = await (await fetch(`http://127.0.0.1:${serving.port}/metrics`)).text();
         assert.match(text, /pv_collector_bound_pv_count\{storage_class=""\} [1-9]/);
         assert.match(text, /pv_collector_bound_pvc_count\{namespace="default",storage_class="",volume_attributes_class=""\} [1-9]/);
