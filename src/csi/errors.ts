@@ -1,0 +1,44 @@
+import { status as Status } from '@grpc/grpc-js';
+
+/** A CSI call's failure: a gRPC status code and message (the spec's error codes). */
+export class CsiError extends Error {
+    readonly code: Status;
+    constructor(code: Status, message: string) {
+        super(message);
+        this.name = 'CsiError';
+        this.code = code;
+    }
+}
+
+/** The gRPC code of an error thrown by a CSI call, or undefined for a non-gRPC failure. */
+export function grpcCode(err: unknown): Status | undefined {
+    if (err instanceof CsiError) return err.code;
+    const c = (err as { code?: unknown } | null)?.code;
+    return typeof c === 'number' && c >= 0 && c <= 16 ? (c as Status) : undefined;
+}
+
+/**
+ * True when the operation may still be running in the driver, so the caller must keep
+ * treating it as in progress and retry the same call (external-provisioner `checkError`,
+ * external-attacher `isFinalError`): Canceled, DeadlineExceeded, Unavailable, Aborted, and any
+ * failure that is not a gRPC status at all.
+ */
+export function mayBeInProgress(err: unknown): boolean {
+    const code = grpcCode(err);
+    if (code === undefined) return true;
+    return code === Status.CANCELLED || code === Status.DEADLINE_EXCEEDED || code === Status.UNAVAILABLE || code === Status.ABORTED;
+}
+
+/** `rpc error: code = <Name> desc = <message>`, the text Go sidecars put in events and statuses. */
+export function describeCsiError(err: unknown): string {
+    const code = grpcCode(err);
+    const msg = (err as { details?: string; message?: string })?.details || (err as Error)?.message || String(err);
+    if (code === undefined) return msg;
+    const name = Status[code] ?? String(code);
+    const pascal = name
+        .toLowerCase()
+        .split('_')
+        .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+        .join('');
+    return `rpc error: code = ${pascal === 'Cancelled' ? 'Canceled' : pascal} desc = ${msg}`;
+}
