@@ -1,6 +1,7 @@
 import type { ControllerName } from '../src/config.ts';
 import type { Runnable } from '../src/runtime/manager.ts';
 import type { ControllerDeps } from '../src/deps.ts';
+import { provisioner } from './provisioner/index.ts';
 import { pvBinder } from './pv-binder/index.ts';
 import { pvProtection } from './pv-protection/index.ts';
 import { pvcProtection } from './pvc-protection/index.ts';
@@ -17,6 +18,6 @@ export const CONTROLLERS: Record<ControllerName, ControllerFactory | undefined> 
     'pvc-protection': pvcProtection,
     'pv-protection': pvProtection,
     'attach-detach': undefined,
-    provisioner: undefined,
+    provisioner,
     attacher: undefined,
 };

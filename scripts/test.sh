@@ -11,5 +11,5 @@ status=0
 node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT_MS:-600000}" \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts' || status=$?
 # Leave no control-plane process behind, whatever happened.
-pkill -f "$(bash scripts/testbin.sh --print-dir)" 2>/dev/null || true
+pkill -f "$(bash scripts/testbin.sh --print-dir)/.*vcm-(test|csi)-" 2>/dev/null || true
 exit $status

@@ -117,6 +117,31 @@ export const FLAGS = {
     'metrics-bind-address': { schema: bindAddress, def: ':8080', help: "Address of the Prometheus /metrics endpoint ('0' disables)." },
     'health-probe-bind-address': { schema: bindAddress, def: ':8081', help: "Address of the /healthz and /readyz endpoints ('0' disables)." },
     'pvclaimbinder-sync-period': { schema: duration, def: '15s', help: 'How often the PV binder re-syncs every claim and volume.' },
+    'csi-drivers': {
+        schema: z.string().transform((s, ctx) => {
+            const out: Record<string, string> = {};
+            for (const item of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+                const i = item.indexOf('=');
+                if (i <= 0 || i === item.length - 1) {
+                    ctx.addIssue({ code: 'custom', message: `want name=endpoint, got "${item}"` });
+                    return z.NEVER;
+                }
+                out[item.slice(0, i)] = item.slice(i + 1);
+            }
+            return out;
+        }),
+        def: '',
+        help: 'CSI drivers served by the provisioner and attacher, as name=endpoint pairs, comma separated (endpoint: unix:///path.sock or host:port).',
+    },
+    'builtin-driver-dir': { schema: z.string().min(1), def: undefined, help: `Enable the built-in CSI driver (dir.csi.volume-controller-manager.io), keeping its volumes in this directory. Off when unset.` },
+    'builtin-driver-capacity': { schema: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'want a quantity such as 100Gi'), def: '100Gi', help: 'Total capacity of the built-in driver.' },
+    timeout: { schema: duration, def: '10s', help: 'Timeout of each CSI call.' },
+    'volume-name-prefix': { schema: z.string().min(1, 'volume name prefix cannot be of length 0'), def: 'pvc', help: 'Prefix of provisioned volume and PV names.' },
+    'volume-name-uuid-length': { schema: z.string().regex(/^-?\d+$/, 'want an integer').transform(Number), def: '-1', help: 'Truncate the claim UID in volume names to this many characters (dashes removed); -1 keeps the whole UID.' },
+    'retry-interval-start': { schema: duration, def: '1s', help: 'Initial retry interval of failed provisioning or deletion (doubles each failure).' },
+    'retry-interval-max': { schema: duration, def: '5m', help: 'Maximum retry interval of failed provisioning or deletion.' },
+    'extra-create-metadata': { schema: bool, def: 'false', boolean: true, help: 'Add csi.storage.k8s.io/pvc/name, pvc/namespace and pv/name to CreateVolume parameters.' },
+    'default-fstype': { schema: z.string(), def: '', help: 'fsType of provisioned volumes whose StorageClass names none.' },
     'log-level': { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error']), def: 'info', env: 'LOG_LEVEL', help: 'Log level: trace, debug, info, warn, error.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -140,6 +165,20 @@ export interface Config {
     logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
     /** PV binder resync period in ms. */
     pvClaimBinderSyncPeriodMs: number;
+    /** CSI drivers by name → endpoint. */
+    csiDrivers: Record<string, string>;
+    /** Built-in driver data directory, or undefined when off. */
+    builtinDriverDir: string | undefined;
+    /** Built-in driver capacity, as a quantity string. */
+    builtinDriverCapacity: string;
+    /** Per CSI call timeout in ms. */
+    csiTimeoutMs: number;
+    volumeNamePrefix: string;
+    volumeNameUuidLength: number;
+    retryIntervalStartMs: number;
+    retryIntervalMaxMs: number;
+    extraCreateMetadata: boolean;
+    defaultFsType: string;
     /** Leader-election identity: hostname + '_' + a random UUID (client-go convention). */
     identity: string;
 }
@@ -225,6 +264,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         healthProbeBindAddress: get('health-probe-bind-address') as string,
         logLevel: get('log-level') as Config['logLevel'],
         pvClaimBinderSyncPeriodMs: get('pvclaimbinder-sync-period') as number,
+        csiDrivers: get('csi-drivers') as Record<string, string>,
+        builtinDriverDir: get('builtin-driver-dir') as string | undefined,
+        builtinDriverCapacity: get('builtin-driver-capacity') as string,
+        csiTimeoutMs: get('timeout') as number,
+        volumeNamePrefix: get('volume-name-prefix') as string,
+        volumeNameUuidLength: get('volume-name-uuid-length') as number,
+        retryIntervalStartMs: get('retry-interval-start') as number,
+        retryIntervalMaxMs: get('retry-interval-max') as number,
+        extraCreateMetadata: get('extra-create-metadata') as boolean,
+        defaultFsType: get('default-fstype') as string,
         identity: `${os.hostname()}_${crypto.randomUUID()}`,
     };
     if (cfg.leaderElect) {

@@ -12,6 +12,10 @@ import { EventBroadcaster } from './kube/events.ts';
 import { InformerFactory } from './kube/informer.ts';
 import { LeaseElector } from './kube/lease.ts';
 import { createLogger } from './log.ts';
+import { BUILTIN_DRIVER_NAME, BuiltinDriver } from './csi/builtin.ts';
+import { DriverRegistry } from './csi/registry.ts';
+import { RESOURCES } from './kube/resources.ts';
+import { parseQuantity } from './storage/quantity.ts';
 import { runManager } from './runtime/manager.ts';
 import type { Runnable } from './runtime/manager.ts';
 
@@ -44,7 +48,23 @@ async function main(): Promise<number> {
     const clients = makeClients(kc, { qps: config.kubeApiQps, burst: config.kubeApiBurst, metrics });
     const informers = new InformerFactory(clients, { log, metrics });
     const events = new EventBroadcaster({ api: clients.core, log, metrics, host: config.identity });
-    const deps: ControllerDeps = { config, clients, informers, events, metrics, log };
+    const drivers = new DriverRegistry(log);
+    drivers.addEndpoints(config.csiDrivers, config.csiTimeoutMs);
+    if (config.builtinDriverDir) {
+        // Nodes the built-in driver can publish to: those whose CSINode registers it.
+        const csiNodes = informers.for(RESOURCES.csiNodes);
+        const builtin = new BuiltinDriver({
+            dataDir: config.builtinDriverDir,
+            capacityBytes: parseQuantity(config.builtinDriverCapacity),
+            nodeIds: () =>
+                csiNodes
+                    .list()
+                    .map((n) => n.spec?.drivers?.find((d) => d.name === BUILTIN_DRIVER_NAME)?.nodeID)
+                    .filter((x): x is string => !!x),
+        });
+        drivers.add(BUILTIN_DRIVER_NAME, 'builtin', builtin);
+    }
+    const deps: ControllerDeps = { config, clients, informers, events, metrics, log, drivers };
 
     const controllers: Runnable[] = [];
     for (const name of config.controllers) {
@@ -103,6 +123,7 @@ async function main(): Promise<number> {
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
 
+    void drivers.start(stop.signal);
     log.info(
         { identity: config.identity, controllers: config.controllers, leaderElect: config.leaderElect, qps: config.kubeApiQps, burst: config.kubeApiBurst },
         'Starting volume-controller-manager',
@@ -110,6 +131,7 @@ async function main(): Promise<number> {
     await runManager({ log, metrics, informers, elector, leaseName: config.leaseName, controllers }, stop.signal);
     await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     await server.close();
+    drivers.close();
     log.info('Stopped');
     return 0;
 }

@@ -1,0 +1,79 @@
+// Wiring of the external-provisioner (kubernetes-csi/external-provisioner) for every CSI driver
+// of this process: shared informers → `claims` and `volumes` queues (per-item backoff
+// --retry-interval-start → --retry-interval-max) → --worker-threads workers each.
+import type { ControllerDeps } from '../../src/deps.ts';
+import type { EventRecorder } from '../../src/kube/events.ts';
+import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
+import { runWorkers } from '../../src/runtime/controller.ts';
+import type { Runnable } from '../../src/runtime/manager.ts';
+import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
+import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { registerProvisionerMetrics } from './metrics.ts';
+import { Provisioner } from './reconcile.ts';
+
+/** Builds the provisioner Runnable. */
+export function provisioner(deps: ControllerDeps): Runnable {
+    const name = 'provisioner';
+    const log = deps.log.child({ controller: name });
+    const claims = deps.informers.for(RESOURCES.persistentVolumeClaims);
+    const volumes = deps.informers.for(RESOURCES.persistentVolumes);
+    const attachments = deps.informers.for(RESOURCES.volumeAttachments);
+    const recorders = new Map<string, EventRecorder>();
+    const p = new Provisioner({
+        core: deps.clients.core,
+        drivers: deps.drivers,
+        claims,
+        volumes,
+        classes: deps.informers.for(RESOURCES.storageClasses),
+        nodes: deps.informers.for(RESOURCES.nodes),
+        csiNodes: deps.informers.for(RESOURCES.csiNodes),
+        attachments,
+        recorder(driver) {
+            let r = recorders.get(driver);
+            if (!r) recorders.set(driver, (r = deps.events.recorder(`${driver}_${deps.config.identity}`)));
+            return r;
+        },
+        metrics: registerProvisionerMetrics(deps.metrics),
+        identity: deps.config.identity,
+        volumeNamePrefix: deps.config.volumeNamePrefix,
+        volumeNameUuidLength: deps.config.volumeNameUuidLength,
+        extraCreateMetadata: deps.config.extraCreateMetadata,
+        defaultFsType: deps.config.defaultFsType,
+    });
+
+    return {
+        name,
+        async start(signal) {
+            const limiter = () => new ItemExponentialBackoff<string>(deps.config.retryIntervalStartMs, deps.config.retryIntervalMaxMs);
+            const cq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-claims') });
+            const vq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-volumes') });
+            const unregister = [
+                claims.addEventHandler({ onAdd: (c) => cq.add(keyOf(c)), onUpdate: (_o, c) => cq.add(keyOf(c)) }),
+                volumes.addEventHandler({
+                    onAdd: (v) => vq.add(keyOf(v)),
+                    onUpdate: (_o, v) => vq.add(keyOf(v)),
+                    onDelete: (v) => {
+                        const r = v.spec?.claimRef;
+                        if (r?.name) cq.add(`${r.namespace}/${r.name}`);
+                    },
+                }),
+                // A detached volume may now be deleted.
+                attachments.addEventHandler({
+                    onDelete: (a) => {
+                        const pv = a.spec?.source?.persistentVolumeName;
+                        if (pv) vq.add(pv);
+                    },
+                }),
+            ];
+            log.info({ drivers: deps.drivers.names(), workers: deps.config.workerThreads }, 'Starting provisioner');
+            try {
+                await Promise.all([
+                    runWorkers({ name: 'provisioner-claims', queue: cq, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncClaim(k, ctx.log) }, signal),
+                    runWorkers({ name: 'provisioner-volumes', queue: vq, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncVolume(k, ctx.log) }, signal),
+                ]);
+            } finally {
+                for (const u of unregister) u();
+            }
+        },
+    };
+}

@@ -1,0 +1,356 @@
+// The external-provisioner's I/O: provision claims annotated for our drivers, delete released
+// volumes we own. Mirrors sig-storage-lib-external-provisioner controller.go and
+// external-provisioner pkg/controller/controller.go, with a durable in-flight record.
+import type { CoreV1Api, V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1VolumeAttachment } from '@kubernetes/client-node';
+import { status as Code } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
+import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/errors.ts';
+import type { CreateVolumeRequest } from '../../src/csi/types.ts';
+import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
+import type { EventRecorder } from '../../src/kube/events.ts';
+import type { SharedInformer } from '../../src/kube/informer.ts';
+import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { crashPoint } from '../../src/runtime/faults.ts';
+import {
+    ANN_BETA_STORAGE_PROVISIONER,
+    ANN_DYNAMICALLY_PROVISIONED,
+    ANN_SELECTED_NODE,
+    ANN_STORAGE_PROVISIONER,
+    FINALIZER_EXTERNAL_PROVISIONER,
+    claimClass,
+    claimRequest,
+} from '../../src/storage/helpers.ts';
+import {
+    ANN_DELETION_SECRET_NAME,
+    ANN_DELETION_SECRET_NAMESPACE,
+    FINALIZER_PROVISIONING,
+    ProvisionError,
+    accessibilityRequirements,
+    buildPV,
+    fsTypeOf,
+    makeVolumeName,
+    secretRef,
+    stripParameters,
+    volumeCapabilities,
+} from './plan.ts';
+import type { SecretKind } from './plan.ts';
+import type { ProvisionerMetrics } from './metrics.ts';
+
+export interface ProvisionerState {
+    core: CoreV1Api;
+    drivers: DriverRegistry;
+    claims: SharedInformer<V1PersistentVolumeClaim>;
+    volumes: SharedInformer<V1PersistentVolume>;
+    classes: SharedInformer<V1StorageClass>;
+    nodes: SharedInformer<V1Node>;
+    csiNodes: SharedInformer<V1CSINode>;
+    attachments: SharedInformer<V1VolumeAttachment>;
+    /** Event recorder for a driver (component `<driver>_<identity>`, as the lib's). */
+    recorder(driver: string): EventRecorder;
+    metrics: ProvisionerMetrics;
+    identity: string;
+    volumeNamePrefix: string;
+    volumeNameUuidLength: number;
+    extraCreateMetadata: boolean;
+    defaultFsType: string;
+}
+
+/** The driver a claim is annotated for (GA annotation, else the beta one). */
+export function claimDriver(claim: V1PersistentVolumeClaim): string | undefined {
+    const a = claim.metadata?.annotations ?? {};
+    return a[ANN_STORAGE_PROVISIONER] ?? a[ANN_BETA_STORAGE_PROVISIONER];
+}
+
+/** The driver that owns a PV's deletion: provisioned-by, else (static PV) its CSI driver. */
+export function volumeDriver(pv: V1PersistentVolume): string | undefined {
+    return pv.metadata?.annotations?.[ANN_DYNAMICALLY_PROVISIONED] ?? pv.spec?.csi?.driver;
+}
+
+interface Prepared {
+    req: CreateVolumeRequest;
+    sc: V1StorageClass;
+    fsType: string;
+    requested: bigint;
+    secretRefs: Partial<Record<SecretKind, { name: string; namespace: string }>>;
+    topology: boolean;
+}
+
+/** Provisioning and deletion for every driver in the registry. */
+export class Provisioner {
+    private readonly s: ProvisionerState;
+
+    constructor(state: ProvisionerState) {
+        this.s = state;
+    }
+
+    private async patchClaimFinalizer(claim: V1PersistentVolumeClaim, add: boolean): Promise<V1PersistentVolumeClaim> {
+        const patch = add ? addFinalizerPatch(claim.metadata, FINALIZER_PROVISIONING) : removeFinalizerPatch(claim.metadata?.finalizers, FINALIZER_PROVISIONING);
+        if (!patch) return claim;
+        try {
+            return await this.s.core.patchNamespacedPersistentVolumeClaim({ name: claim.metadata?.name ?? '', namespace: claim.metadata?.namespace ?? '', body: patch });
+        } catch (err) {
+            if (!add && isNotFound(err)) return claim;
+            throw err;
+        }
+    }
+
+    private async readSecret(ref: { name: string; namespace: string }): Promise<Record<string, string>> {
+        try {
+            const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+            return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+        } catch (err) {
+            throw new ProvisionError(`error getting secret ${ref.name} in namespace ${ref.namespace}: ${isNotFound(err) ? `secrets "${ref.name}" not found` : (err as Error).message}`);
+        }
+    }
+
+    /** prepareProvision: the CreateVolume request for a claim. @throws ProvisionError */
+    private async prepare(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string): Promise<Prepared> {
+        const sc = this.s.classes.get(claimClass(claim));
+        if (!sc) throw new ProvisionError(`storageClass "${claimClass(claim)}" not found`);
+        if (!driver.pluginCapabilities.includes('CONTROLLER_SERVICE'))
+            throw new ProvisionError('CSI driver does not support dynamic provisioning: plugin CONTROLLER_SERVICE capability is not reported', { final: true });
+        if (!driver.controllerCapabilities.includes('CREATE_DELETE_VOLUME'))
+            throw new ProvisionError('CSI driver does not support dynamic provisioning: controller CREATE_DELETE_VOLUME capability is not reported', { final: true });
+        const ds = claim.spec?.dataSource ?? claim.spec?.dataSourceRef;
+        if (ds?.kind === 'VolumeSnapshot' && !driver.controllerCapabilities.includes('CREATE_DELETE_SNAPSHOT'))
+            throw new ProvisionError('CSI driver does not support snapshot restore: controller CREATE_DELETE_SNAPSHOT capability is not reported', { final: true });
+        if (ds?.kind === 'PersistentVolumeClaim' && !driver.controllerCapabilities.includes('CLONE_VOLUME'))
+            throw new ProvisionError('CSI driver does not support clone operations: controller CLONE_VOLUME capability is not reported', { final: true });
+        if (claim.spec?.selector) throw new ProvisionError('claim Selector is not supported', { final: true });
+        const params = sc.parameters ?? {};
+        const fsType = fsTypeOf(params, this.s.defaultFsType);
+        const requested = claimRequest(claim) ?? 0n;
+        const ctx = { claim, pvName };
+        const secretRefs: Prepared['secretRefs'] = {};
+        for (const kind of ['provisioner', 'controller-publish', 'node-stage', 'node-publish', 'controller-expand', 'node-expand'] as SecretKind[]) {
+            const ref = secretRef(params, kind, ctx);
+            if (ref) secretRefs[kind] = ref;
+        }
+        const parameters = stripParameters(params);
+        if (this.s.extraCreateMetadata) {
+            parameters['csi.storage.k8s.io/pvc/name'] = claim.metadata?.name ?? '';
+            parameters['csi.storage.k8s.io/pvc/namespace'] = claim.metadata?.namespace ?? '';
+            parameters['csi.storage.k8s.io/pv/name'] = pvName;
+        }
+        const topology = driver.pluginCapabilities.includes('VOLUME_ACCESSIBILITY_CONSTRAINTS');
+        const requirements = topology
+            ? accessibilityRequirements(
+                  driver.name,
+                  sc,
+                  claim.metadata?.annotations?.[ANN_SELECTED_NODE] || undefined,
+                  (n) => this.s.nodes.get(n),
+                  () => this.s.nodes.list(),
+                  (n) => this.s.csiNodes.get(n),
+                  () => this.s.csiNodes.list(),
+              )
+            : undefined;
+        const req: CreateVolumeRequest = {
+            name: pvName,
+            capacity_range: { required_bytes: requested },
+            volume_capabilities: volumeCapabilities(claim, fsType, sc.mountOptions ?? [], driver.controllerCapabilities.includes('SINGLE_NODE_MULTI_WRITER')),
+            parameters,
+            secrets: secretRefs.provisioner ? await this.readSecret(secretRefs.provisioner) : {},
+            ...(requirements ? { accessibility_requirements: requirements } : {}),
+        };
+        return { req, sc, fsType, requested, secretRefs, topology };
+    }
+
+    /** syncClaim for `ns/name`. */
+    async syncClaim(key: string, log: Logger): Promise<void> {
+        let claim = this.s.claims.get(key);
+        if (!claim) return;
+        const driverName = claimDriver(claim);
+        if (!driverName || !this.s.drivers.has(driverName)) return;
+        const driver = this.s.drivers.get(driverName) as DriverEntry;
+        const rec = this.s.recorder(driverName);
+        const pvName = makeVolumeName(this.s.volumeNamePrefix, claim.metadata?.uid, this.s.volumeNameUuidLength);
+        const inFlight = claim.metadata?.finalizers?.includes(FINALIZER_PROVISIONING) ?? false;
+        const l = log.child({ pvc: key, driver: driverName, pv: pvName });
+        const pvExists = () => !!this.s.volumes.get(pvName);
+        if (claim.metadata?.deletionTimestamp) {
+            if (inFlight) await this.abandon(claim, driver, pvName, l);
+            return;
+        }
+        if (claim.spec?.volumeName || pvExists()) {
+            if (inFlight) await this.patchClaimFinalizer(claim, false);
+            return;
+        }
+        const sc = this.s.classes.get(claimClass(claim));
+        if (sc && sc.provisioner !== driverName) return;
+        if (sc?.volumeBindingMode === 'WaitForFirstConsumer' && !claim.metadata?.annotations?.[ANN_SELECTED_NODE]) return;
+        const className = claimClass(claim);
+        const started = Date.now();
+        if (!driver.ready) {
+            rec.event(claim, 'Warning', 'ProvisioningFailed', driver.lastError);
+            throw new Error(driver.lastError);
+        }
+        let prep: Prepared;
+        try {
+            prep = await this.prepare(claim, driver, pvName);
+        } catch (err) {
+            const msg = err instanceof ProvisionError ? err.message : (err as Error).message;
+            rec.event(claim, 'Warning', 'ProvisioningFailed', msg);
+            this.s.metrics.provisionFailed.inc({ class: className, source: claim.spec?.dataSource?.kind ?? '' });
+            if (err instanceof ProvisionError && err.reschedule) await this.reschedule(claim, l);
+            throw err;
+        }
+        // The durable in-flight record: from here on a restart or a claim delete finishes or undoes the work.
+        if (!inFlight) claim = await this.patchClaimFinalizer(claim, true);
+        rec.event(claim, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${key}"`);
+        crashPoint('provisioner:before-create');
+        let volume;
+        try {
+            volume = await driver.client.createVolume(prep.req);
+        } catch (err) {
+            await this.createFailed(claim, err, prep, l);
+            throw new Error(describeCsiError(err));
+        }
+        crashPoint('provisioner:after-create');
+        if (volume.capacity_bytes > 0n && volume.capacity_bytes < prep.requested) {
+            await driver.client.deleteVolume({ volume_id: volume.volume_id, secrets: prep.req.secrets }).catch(() => undefined);
+            const msg = `created volume capacity ${volume.capacity_bytes} less than requested capacity ${prep.requested}`;
+            rec.event(claim, 'Warning', 'ProvisioningFailed', msg);
+            throw new Error(msg);
+        }
+        const pv = buildPV({ pvName, driver: driverName, identity: this.s.identity, claim, sc: prep.sc, volume, requestedBytes: prep.requested, fsType: prep.fsType, secretRefs: prep.secretRefs });
+        try {
+            await this.s.core.createPersistentVolume({ body: pv });
+        } catch (err) {
+            if (!isAlreadyExists(err)) throw err;
+        }
+        rec.event(claim, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pvName}`);
+        this.s.metrics.provisionTotal.inc({ class: className, source: claim.spec?.dataSource?.kind ?? '' });
+        this.s.metrics.provisionDuration.observe({ class: className, source: claim.spec?.dataSource?.kind ?? '' }, (Date.now() - started) / 1000);
+        l.info({ volumeHandle: volume.volume_id }, 'Provisioned volume');
+        await this.patchClaimFinalizer(claim, false);
+    }
+
+    /** CreateVolume failed: the ProvisioningFailed event, reschedule, and whether the in-flight record can go. */
+    private async createFailed(claim: V1PersistentVolumeClaim, err: unknown, prep: Prepared, log: Logger): Promise<void> {
+        const driver = claimDriver(claim) as string;
+        const code = grpcCode(err);
+        const msg = code === Code.INVALID_ARGUMENT ? `Volume provisioning failed with infeasible error. Retries will be delayed. ${describeCsiError(err)}` : describeCsiError(err);
+        this.s.recorder(driver).event(claim, 'Warning', 'ProvisioningFailed', msg);
+        this.s.metrics.provisionFailed.inc({ class: claimClass(claim), source: claim.spec?.dataSource?.kind ?? '' });
+        log.warn({ err: describeCsiError(err) }, 'CreateVolume failed');
+        if (mayBeInProgress(err)) return; // the volume may exist: keep the in-flight record
+        if (code === Code.RESOURCE_EXHAUSTED && prep.topology && claim.metadata?.annotations?.[ANN_SELECTED_NODE]) await this.reschedule(claim, log);
+        await this.patchClaimFinalizer(claim, false);
+    }
+
+    /** Removes volume.kubernetes.io/selected-node so the scheduler picks another node (lib rescheduleProvisioning). */
+    private async reschedule(claim: V1PersistentVolumeClaim, log: Logger): Promise<void> {
+        if (!claim.metadata?.annotations?.[ANN_SELECTED_NODE]) return;
+        await this.s.core.patchNamespacedPersistentVolumeClaim({
+            name: claim.metadata.name ?? '',
+            namespace: claim.metadata.namespace ?? '',
+            body: [
+                { op: 'test', path: '/metadata/annotations/volume.kubernetes.io~1selected-node', value: claim.metadata.annotations[ANN_SELECTED_NODE] },
+                { op: 'remove', path: '/metadata/annotations/volume.kubernetes.io~1selected-node' },
+            ],
+        });
+        log.info({ node: claim.metadata.annotations[ANN_SELECTED_NODE] }, 'Removed selected-node so the claim is rescheduled');
+    }
+
+    /**
+     * A claim deleted while its provisioning was in flight: if its PV exists, the PV's own
+     * reclaim path owns the volume; otherwise CreateVolume again by the same name (idempotent:
+     * it answers with the volume if the first call created it) and DeleteVolume it, so nothing
+     * leaks. Then the in-flight finalizer goes and the claim delete completes.
+     */
+    private async abandon(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string, log: Logger): Promise<void> {
+        let pvFound = !!this.s.volumes.get(pvName);
+        if (!pvFound) {
+            try {
+                await this.s.core.readPersistentVolume({ name: pvName });
+                pvFound = true;
+            } catch (err) {
+                if (!isNotFound(err)) throw err;
+            }
+        }
+        if (!pvFound) {
+            if (!driver.ready) throw new Error(`cannot clean up provisioning of deleted claim: ${driver.lastError}`);
+            const prep = await this.prepare(claim, driver, pvName);
+            let volumeId: string | undefined;
+            try {
+                volumeId = (await driver.client.createVolume(prep.req)).volume_id;
+            } catch (err) {
+                if (mayBeInProgress(err)) throw err;
+                // A final error: the driver holds no volume by that name.
+                log.info({ err: describeCsiError(err) }, 'Provisioning of deleted claim never created a volume');
+            }
+            if (volumeId) {
+                await driver.client.deleteVolume({ volume_id: volumeId, secrets: prep.req.secrets });
+                log.info({ volumeHandle: volumeId }, 'Deleted volume of a claim deleted while provisioning');
+            }
+        }
+        await this.patchClaimFinalizer(claim, false);
+    }
+
+    /** syncVolume: the external-provisioner finalizer, then deletion of a Released PV with policy Delete. */
+    async syncVolume(name: string, log: Logger): Promise<void> {
+        const pv = this.s.volumes.get(name);
+        if (!pv) return;
+        const driverName = volumeDriver(pv);
+        if (!driverName || !this.s.drivers.has(driverName)) return;
+        const l = log.child({ pv: name, driver: driverName });
+        const policy = pv.spec?.persistentVolumeReclaimPolicy;
+        const hasFin = pv.metadata?.finalizers?.includes(FINALIZER_EXTERNAL_PROVISIONER) ?? false;
+        const deleting = !!pv.metadata?.deletionTimestamp;
+        if (policy === 'Delete' && !deleting && pv.status?.phase === 'Bound' && !hasFin) {
+            const patch = addFinalizerPatch(pv.metadata, FINALIZER_EXTERNAL_PROVISIONER);
+            if (patch) await this.s.core.patchPersistentVolume({ name, body: patch });
+            return;
+        }
+        if ((policy === 'Retain' || policy === 'Recycle') && hasFin) {
+            const patch = removeFinalizerPatch(pv.metadata?.finalizers, FINALIZER_EXTERNAL_PROVISIONER);
+            if (patch) await this.s.core.patchPersistentVolume({ name, body: patch });
+            return;
+        }
+        if (pv.status?.phase !== 'Released' || policy !== 'Delete' || (deleting && !hasFin)) return;
+        const driver = this.s.drivers.get(driverName) as DriverEntry;
+        const rec = this.s.recorder(driverName);
+        const className = pv.spec?.storageClassName ?? '';
+        const fail = (msg: string) => {
+            rec.event(pv, 'Warning', 'VolumeFailedDelete', msg);
+            this.s.metrics.deleteFailed.inc({ class: className });
+            return new Error(msg);
+        };
+        if (!driver.ready) throw fail(driver.lastError);
+        const va = this.s.attachments.list().find((a) => a.spec?.source?.persistentVolumeName === name);
+        if (va) throw fail(`persistentvolume ${name} is still attached to node ${va.spec?.nodeName}`);
+        // Re-read: never delete a backend volume on the strength of a stale cache.
+        let live: V1PersistentVolume;
+        try {
+            live = await this.s.core.readPersistentVolume({ name });
+        } catch (err) {
+            if (isNotFound(err)) return;
+            throw err;
+        }
+        if (live.status?.phase !== 'Released' || live.spec?.persistentVolumeReclaimPolicy !== 'Delete') return;
+        const handle = live.spec?.csi?.volumeHandle;
+        if (!handle) throw fail('invalid CSI PV');
+        let secrets: Record<string, string> = {};
+        const sn = live.metadata?.annotations?.[ANN_DELETION_SECRET_NAME];
+        const sns = live.metadata?.annotations?.[ANN_DELETION_SECRET_NAMESPACE];
+        if (sn && sns) secrets = await this.readSecret({ name: sn, namespace: sns }).catch((e: Error) => (l.warn({ err: e.message }, 'Deleting without the provisioner secret'), {}));
+        const started = Date.now();
+        try {
+            await driver.client.deleteVolume({ volume_id: handle, secrets });
+        } catch (err) {
+            throw fail(describeCsiError(err));
+        }
+        try {
+            await this.s.core.deletePersistentVolume({ name });
+        } catch (err) {
+            if (!isNotFound(err)) throw err;
+        }
+        const fresh = await this.s.core.readPersistentVolume({ name }).catch(() => undefined);
+        const patch = fresh ? removeFinalizerPatch(fresh.metadata?.finalizers, FINALIZER_EXTERNAL_PROVISIONER) : undefined;
+        if (patch) await this.s.core.patchPersistentVolume({ name, body: patch }).catch((err) => { if (!isNotFound(err)) throw err; });
+        this.s.metrics.deleteTotal.inc({ class: className });
+        this.s.metrics.deleteDuration.observe({ class: className }, (Date.now() - started) / 1000);
+        l.info({ volumeHandle: handle }, 'Deleted volume');
+    }
+}

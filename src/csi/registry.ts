@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import { describeCsiError } from './errors.ts';
+import { GrpcCsiClient } from './grpc.ts';
+import type { ControllerCapabilityName, CsiClient, PluginCapabilityName } from './types.ts';
+
+/** One CSI driver this process serves, as the provisioner and attacher see it. */
+export interface DriverEntry {
+    name: string;
+    /** `builtin` for the in-process driver, else the gRPC endpoint. */
+    endpoint: string;
+    client: CsiClient;
+    /** Filled once the driver answered Probe (ready) and its capabilities. */
+    ready: boolean;
+    pluginCapabilities: PluginCapabilityName[];
+    controllerCapabilities: ControllerCapabilityName[];
+    /** The last reason it is not ready (for explainable events). */
+    lastError: string;
+}
+
+/**
+ * The CSI drivers of this process (`--csi-drivers name=endpoint,…` and the built-in driver).
+ * `start` waits for each driver's socket and Probe (retrying every second, with a log line
+ * saying what it waits for), then reads GetPluginInfo and the capabilities; a driver whose
+ * reported name differs from its configured name is refused. The provisioner and attacher see
+ * only this interface, never the transport.
+ */
+export class DriverRegistry {
+    private readonly entries = new Map<string, DriverEntry>();
+    private readonly log: Logger;
+
+    constructor(log: Logger) {
+        this.log = log;
+    }
+
+    /** Registers a driver client under its name. */
+    add(name: string, endpoint: string, client: CsiClient): void {
+        this.entries.set(name, { name, endpoint, client, ready: false, pluginCapabilities: [], controllerCapabilities: [], lastError: 'not probed yet' });
+    }
+
+    /** Registers drivers from `name → endpoint` (gRPC clients with the given per-call timeout). */
+    addEndpoints(drivers: Record<string, string>, timeoutMs: number): void {
+        for (const [name, ep] of Object.entries(drivers)) this.add(name, ep, new GrpcCsiClient(ep, timeoutMs));
+    }
+
+    /** The driver with that name, if this process serves it (ready or not). */
+    get(name: string): DriverEntry | undefined {
+        return this.entries.get(name);
+    }
+
+    /** Names of every configured driver. */
+    names(): string[] {
+        return [...this.entries.keys()];
+    }
+
+    /** True when this process serves a driver of that name. */
+    has(name: string): boolean {
+        return this.entries.has(name);
+    }
+
+    /** Probes every driver until ready (or the signal aborts); never throws. */
+    async start(signal: AbortSignal): Promise<void> {
+        await Promise.all([...this.entries.values()].map((e) => this.connect(e, signal)));
+    }
+
+    private async connect(e: DriverEntry, signal: AbortSignal): Promise<void> {
+        let logged = 0;
+        while (!signal.aborted && !e.ready) {
+            try {
+                if (!(await e.client.probe())) throw new Error('Probe answered ready=false');
+                const info = await e.client.getPluginInfo();
+                if (info.name !== e.name) {
+                    e.lastError = `driver at ${e.endpoint} reports name "${info.name}", not "${e.name}"`;
+                    this.log.error({ driver: e.name, endpoint: e.endpoint, reported: info.name }, 'CSI driver name mismatch; not serving it');
+                    return;
+                }
+                e.pluginCapabilities = await e.client.getPluginCapabilities();
+                e.controllerCapabilities = await e.client.controllerGetCapabilities();
+                e.ready = true;
+                e.lastError = '';
+                this.log.info({ driver: e.name, endpoint: e.endpoint, version: info.vendor_version, capabilities: e.controllerCapabilities }, 'CSI driver ready');
+            } catch (err) {
+                e.lastError = `CSI driver ${e.name} at ${e.endpoint} is not answering Probe: ${describeCsiError(err)}`;
+                if (Date.now() - logged > 10_000) {
+                    this.log.warn({ driver: e.name, endpoint: e.endpoint, err: describeCsiError(err) }, 'Waiting for CSI driver');
+                    logged = Date.now();
+                }
+                await new Promise((r) => setTimeout(r, 1000).unref());
+            }
+        }
+    }
+
+    /** Closes every client. */
+    close(): void {
+        for (const e of this.entries.values()) e.client.close();
+    }
+}
