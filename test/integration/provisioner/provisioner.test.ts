@@ -115,6 +115,34 @@ describe('provisioner with the built-in driver on a socket', () => {
     });
 });
 
+describe('provisioner and a driver that restarts', () => {
+    let env: TestCluster;
+    let drv: DriverProcess;
+    let mgr: ManagerProcess;
+    let v: Volumes;
+    before(async () => {
+        env = await useCluster();
+        v = new Volumes(env.clients);
+        drv = await startDriver();
+        mgr = await startManager(env, CONTROLLERS, [drv.flag, '--retry-interval-start=200ms', '--retry-interval-max=1s']);
+        await env.clients.storage.createStorageClass({ body: sc('dir') });
+    });
+    after(async () => {
+        await stopManager(mgr);
+        await drv.stop();
+        await env.stop();
+    });
+
+    it('reconnects after the driver process is killed and restarted on the same socket', async () => {
+        await v.createPVC('before', { cls: 'dir' });
+        await v.waitClaimPhase('before', 'Bound', 30_000);
+        await drv.restart();
+        await v.createPVC('after', { cls: 'dir' });
+        await v.waitClaimPhase('after', 'Bound', 30_000);
+        assert.equal(await drv.volumeCount(), 2);
+    });
+});
+
 describe('provisioner with a driver that is not running', () => {
     let env: TestCluster;
     let mgr: ManagerProcess;

@@ -16,6 +16,8 @@ export interface DriverProcess {
     client: GrpcCsiClient;
     child: ChildProcess;
     volumeCount(): Promise<number>;
+    /** Kills the driver (SIGKILL) and starts it again on the same socket and data. */
+    restart(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -23,18 +25,31 @@ export interface DriverProcess {
 export async function startDriver(extra: string[] = []): Promise<DriverProcess> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-csi-'));
     const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src', 'csi', 'serve-builtin.ts'), `--endpoint=${endpoint}`, `--data-dir=${path.join(dir, 'data')}`, ...extra], {
-        stdio: 'ignore',
-        env: childEnv(),
-    });
-    process.once('exit', () => child.kill('SIGKILL'));
+    const launch = () => {
+        const c = spawn(process.execPath, [path.join(REPO_ROOT, 'src', 'csi', 'serve-builtin.ts'), `--endpoint=${endpoint}`, `--data-dir=${path.join(dir, 'data')}`, ...extra], {
+            stdio: 'ignore',
+            env: childEnv(),
+        });
+        process.once('exit', () => c.kill('SIGKILL'));
+        return c;
+    };
+    let child = launch();
     const client = new GrpcCsiClient(endpoint, 2000);
     await eventually('driver answers Probe', () => client.probe().catch(() => false), 20_000);
     return {
         endpoint,
         flag: `--csi-drivers=${BUILTIN_DRIVER_NAME}=${endpoint}`,
         client,
-        child,
+        get child() {
+            return child;
+        },
+        async restart() {
+            const exited = new Promise((r) => child.once('exit', r));
+            child.kill('SIGKILL');
+            await exited;
+            child = launch();
+            await eventually('driver answers Probe again', () => client.probe().catch(() => false), 20_000);
+        },
         volumeCount: async () => (await client.listVolumes({})).entries.length,
         async stop() {
             client.close();
