@@ -3,21 +3,14 @@
 // zero volumes. Plus topology: two nodes with CSINode topology keys, WaitForFirstConsumer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { V1StorageClass } from '@kubernetes/client-node';
-import { BUILTIN_DRIVER_NAME } from '../../../src/csi/builtin.ts';
 import { ManagerProcess, childEnv, eventually, managerArgs, useCluster } from '../../support/env.ts';
 import type { TestCluster } from '../../support/env.ts';
 import { Volumes, startManager, stopManager } from '../../support/volumes.ts';
-import { startDriver } from './support.ts';
+import { DRIVER, PROVISIONING_CONTROLLERS as CONTROLLERS, storageClass as sc, startDriver, withDriver } from './support.ts';
 import type { DriverProcess } from './support.ts';
 
-const DRIVER = BUILTIN_DRIVER_NAME;
-const CONTROLLERS = 'pv-binder,pvc-protection,pv-protection,provisioner';
 const ZONE = 'topology.dir.csi.volume-controller-manager.io/node';
 
-function sc(name: string, o: Partial<V1StorageClass> = {}): V1StorageClass {
-    return { metadata: { name }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', ...o };
-}
 
 describe('provisioner: no leaked volume after a crash mid-provisioning', () => {
     let env: TestCluster;
@@ -65,41 +58,29 @@ describe('provisioner: no leaked volume after a crash mid-provisioning', () => {
 });
 
 describe('provisioner: topology', () => {
-    let env: TestCluster;
-    let drv: DriverProcess;
-    let mgr: ManagerProcess;
-    let v: Volumes;
+    const ctx = withDriver({ driverArgs: [`--topology-key=${ZONE}`] });
     before(async () => {
-        env = await useCluster();
-        v = new Volumes(env.clients);
-        drv = await startDriver([`--topology-key=${ZONE}`]);
-        mgr = await startManager(env, CONTROLLERS, [drv.flag, '--retry-interval-start=200ms', '--retry-interval-max=1s']);
         for (const n of ['node-a', 'node-b']) {
-            await env.clients.core.createNode({ body: { metadata: { name: n, labels: { [ZONE]: n } } } });
-            await env.clients.storage.createCSINode({ body: { metadata: { name: n }, spec: { drivers: [{ name: DRIVER, nodeID: n, topologyKeys: [ZONE] }] } } });
+            await ctx.env.clients.core.createNode({ body: { metadata: { name: n, labels: { [ZONE]: n } } } });
+            await ctx.env.clients.storage.createCSINode({ body: { metadata: { name: n }, spec: { drivers: [{ name: DRIVER, nodeID: n, topologyKeys: [ZONE] }] } } });
         }
-        await env.clients.core.createNode({ body: { metadata: { name: 'node-c', labels: { [ZONE]: 'node-c' } } } });
-        await env.clients.storage.createStorageClass({ body: sc('late', { volumeBindingMode: 'WaitForFirstConsumer' }) });
-    });
-    after(async () => {
-        await stopManager(mgr);
-        await drv.stop();
-        await env.stop();
+        await ctx.env.clients.core.createNode({ body: { metadata: { name: 'node-c', labels: { [ZONE]: 'node-c' } } } });
+        await ctx.env.clients.storage.createStorageClass({ body: sc('late', { volumeBindingMode: 'WaitForFirstConsumer' }) });
     });
 
     it('provisions on the selected node and pins the PV there with nodeAffinity', async () => {
-        await v.createPVC('pinned', { cls: 'late', annotations: { 'volume.kubernetes.io/selected-node': 'node-b' } });
-        const bound = await v.waitClaimPhase('pinned', 'Bound', 30_000);
-        const pv = await v.pv(bound.spec?.volumeName ?? '');
+        await ctx.v.createPVC('pinned', { cls: 'late', annotations: { 'volume.kubernetes.io/selected-node': 'node-b' } });
+        const bound = await ctx.v.waitClaimPhase('pinned', 'Bound', 30_000);
+        const pv = await ctx.v.pv(bound.spec?.volumeName ?? '');
         const expr = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0];
         assert.deepEqual({ key: expr?.key, operator: expr?.operator, values: expr?.values }, { key: ZONE, operator: 'In', values: ['node-b'] });
     });
 
     it('a selected node whose CSINode lacks the driver: ProvisioningFailed names it, selected-node removed to reschedule', async () => {
-        await v.createPVC('nowhere', { cls: 'late', annotations: { 'volume.kubernetes.io/selected-node': 'node-c' } });
-        const ev = await v.waitEvent('PersistentVolumeClaim', 'nowhere', 'ProvisioningFailed');
+        await ctx.v.createPVC('nowhere', { cls: 'late', annotations: { 'volume.kubernetes.io/selected-node': 'node-c' } });
+        const ev = await ctx.v.waitEvent('PersistentVolumeClaim', 'nowhere', 'ProvisioningFailed');
         assert.match(ev.message ?? '', /failed to get selected CSINode node-c/);
-        await eventually('selected-node removed', async () => (await v.pvc('nowhere')).metadata?.annotations?.['volume.kubernetes.io/selected-node'] === undefined);
-        assert.equal(await drv.volumeCount(), 1);
+        await eventually('selected-node removed', async () => (await ctx.v.pvc('nowhere')).metadata?.annotations?.['volume.kubernetes.io/selected-node'] === undefined);
+        assert.equal(await ctx.drv.volumeCount(), 1);
     });
 });

@@ -1,46 +1,23 @@
 // The external-provisioner against a real API server and the built-in CSI driver on a socket:
 // bulk provisioning, the PV it writes, deletion, secrets, driver errors, attached volumes.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { V1StorageClass } from '@kubernetes/client-node';
-import { BUILTIN_DRIVER_NAME } from '../../../src/csi/builtin.ts';
-import { eventually, useCluster } from '../../support/env.ts';
-import type { ManagerProcess, TestCluster } from '../../support/env.ts';
-import { Volumes, startManager, stopManager } from '../../support/volumes.ts';
-import { startDriver } from './support.ts';
-import type { DriverProcess } from './support.ts';
-
-const DRIVER = BUILTIN_DRIVER_NAME;
-const CONTROLLERS = 'pv-binder,pvc-protection,pv-protection,provisioner';
-
-function sc(name: string, o: Partial<V1StorageClass> = {}): V1StorageClass {
-    return { metadata: { name }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', ...o };
-}
+import { before, describe, it } from 'node:test';
+import { eventually } from '../../support/env.ts';
+import { withManager } from '../../support/volumes.ts';
+import { DRIVER, PROVISIONING_CONTROLLERS, storageClass as sc, withDriver } from './support.ts';
 
 describe('provisioner with the built-in driver on a socket', () => {
-    let env: TestCluster;
-    let drv: DriverProcess;
-    let mgr: ManagerProcess;
-    let v: Volumes;
+    const ctx = withDriver({ driverArgs: ['--capacity=500Gi'] });
     before(async () => {
-        env = await useCluster();
-        v = new Volumes(env.clients);
-        drv = await startDriver(['--capacity=500Gi']);
-        mgr = await startManager(env, CONTROLLERS, [drv.flag, '--retry-interval-start=200ms', '--retry-interval-max=2s']);
-        await env.clients.storage.createStorageClass({ body: sc('dir', { mountOptions: ['noatime'], parameters: { directoryMode: '0770', 'csi.storage.k8s.io/fstype': 'xfs' } }) });
-    });
-    after(async () => {
-        await stopManager(mgr);
-        await drv.stop();
-        await env.stop();
+        await ctx.env.clients.storage.createStorageClass({ body: sc('dir', { mountOptions: ['noatime'], parameters: { directoryMode: '0770', 'csi.storage.k8s.io/fstype': 'xfs' } }) });
     });
 
     it('provisions 20 claims → 20 Bound PVs, each written as external-provisioner writes it', async () => {
-        await Promise.all(Array.from({ length: 20 }, (_, i) => v.createPVC(`d${i}`, { cls: 'dir', size: `${i + 1}Gi` })));
-        for (let i = 0; i < 20; i++) await v.waitClaimPhase(`d${i}`, 'Bound', 30_000);
-        assert.equal(await drv.volumeCount(), 20);
-        const claim = await v.pvc('d4');
-        const pv = await v.pv(claim.spec?.volumeName ?? '');
+        await Promise.all(Array.from({ length: 20 }, (_, i) => ctx.v.createPVC(`d${i}`, { cls: 'dir', size: `${i + 1}Gi` })));
+        for (let i = 0; i < 20; i++) await ctx.v.waitClaimPhase(`d${i}`, 'Bound', 30_000);
+        assert.equal(await ctx.drv.volumeCount(), 20);
+        const claim = await ctx.v.pvc('d4');
+        const pv = await ctx.v.pv(claim.spec?.volumeName ?? '');
         assert.equal(pv.metadata?.name, `pvc-${claim.metadata?.uid}`);
         assert.equal(pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'], DRIVER);
         assert.equal(pv.metadata?.annotations?.['volume.kubernetes.io/provisioner-deletion-secret-name'], '');
@@ -55,7 +32,7 @@ describe('provisioner with the built-in driver on a socket', () => {
         assert.equal(pv.spec?.storageClassName, 'dir');
         assert.equal(pv.spec?.claimRef?.uid, claim.metadata?.uid);
         assert.equal(claim.metadata?.finalizers?.includes('volume-controller-manager.io/provisioning-in-progress'), false, 'in-flight record removed');
-        const evs = await v.events('PersistentVolumeClaim', 'd4');
+        const evs = await ctx.v.events('PersistentVolumeClaim', 'd4');
         const reasons = evs.map((e) => e.reason);
         assert.ok(reasons.includes('Provisioning') && reasons.includes('ProvisioningSucceeded'), reasons.join(','));
         const ok = evs.find((e) => e.reason === 'ProvisioningSucceeded');
@@ -64,13 +41,13 @@ describe('provisioner with the built-in driver on a socket', () => {
     });
 
     it('deleting the claims deletes the PVs and every backend volume', async () => {
-        await Promise.all(Array.from({ length: 20 }, (_, i) => env.clients.core.deleteNamespacedPersistentVolumeClaim({ name: `d${i}`, namespace: 'default' })));
-        await eventually('no PVs left', async () => (await env.clients.core.listPersistentVolume()).items.length === 0, 60_000);
-        assert.equal(await drv.volumeCount(), 0);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => ctx.env.clients.core.deleteNamespacedPersistentVolumeClaim({ name: `d${i}`, namespace: 'default' })));
+        await eventually('no PVs left', async () => (await ctx.env.clients.core.listPersistentVolume()).items.length === 0, 60_000);
+        assert.equal(await ctx.drv.volumeCount(), 0);
     });
 
     it('templates secrets: reads the provisioner secret, records the others as PV references', async () => {
-        await env.clients.storage.createStorageClass({
+        await ctx.env.clients.storage.createStorageClass({
             body: sc('secret', {
                 parameters: {
                     'csi.storage.k8s.io/provisioner-secret-name': '${pvc.name}-creds',
@@ -80,88 +57,67 @@ describe('provisioner with the built-in driver on a socket', () => {
                 },
             }),
         });
-        await v.createPVC('s1', { cls: 'secret', annotations: { team: 'blue' } });
-        const ev = await v.waitEvent('PersistentVolumeClaim', 's1', 'ProvisioningFailed');
+        await ctx.v.createPVC('s1', { cls: 'secret', annotations: { team: 'blue' } });
+        const ev = await ctx.v.waitEvent('PersistentVolumeClaim', 's1', 'ProvisioningFailed');
         assert.equal(ev.message, 'error getting secret s1-creds in namespace default: secrets "s1-creds" not found');
-        await env.clients.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 's1-creds' }, stringData: { token: 'sekrit' } } });
-        const bound = await v.waitClaimPhase('s1', 'Bound', 30_000);
-        const pv = await v.pv(bound.spec?.volumeName ?? '');
+        await ctx.env.clients.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 's1-creds' }, stringData: { token: 'sekrit' } } });
+        const bound = await ctx.v.waitClaimPhase('s1', 'Bound', 30_000);
+        const pv = await ctx.v.pv(bound.spec?.volumeName ?? '');
         assert.deepEqual({ ...pv.spec?.csi?.controllerPublishSecretRef }, { name: 'blue-publish', namespace: 'default' });
         assert.equal(pv.metadata?.annotations?.['volume.kubernetes.io/provisioner-deletion-secret-name'], 's1-creds');
-        assert.ok(!mgr.raw.some((l) => l.includes('sekrit')), 'secret values never reach a log');
+        assert.ok(!ctx.mgr.raw.some((l) => l.includes('sekrit')), 'secret values never reach a log');
     });
 
     it('explains driver errors: a parameter the driver rejects', async () => {
-        await env.clients.storage.createStorageClass({ body: sc('bad-param', { parameters: { bogus: 'x' } }) });
-        await v.createPVC('b1', { cls: 'bad-param' });
-        const ev = await v.waitEvent('PersistentVolumeClaim', 'b1', 'ProvisioningFailed');
+        await ctx.env.clients.storage.createStorageClass({ body: sc('bad-param', { parameters: { bogus: 'x' } }) });
+        await ctx.v.createPVC('b1', { cls: 'bad-param' });
+        const ev = await ctx.v.waitEvent('PersistentVolumeClaim', 'b1', 'ProvisioningFailed');
         assert.match(ev.message ?? '', /^Volume provisioning failed with infeasible error\. Retries will be delayed\. rpc error: code = InvalidArgument desc = invalid parameter "bogus"/);
-        assert.equal(await drv.volumeCount(), 1, 'only s1 exists');
-        const claim = await v.pvc('b1');
+        assert.equal(await ctx.drv.volumeCount(), 1, 'only s1 exists');
+        const claim = await ctx.v.pvc('b1');
         assert.equal(claim.metadata?.finalizers?.includes('volume-controller-manager.io/provisioning-in-progress'), false, 'a final error leaves no in-flight record');
     });
 
     it('refuses to delete a volume while a VolumeAttachment names it', async () => {
-        const claim = await v.pvc('s1');
+        const claim = await ctx.v.pvc('s1');
         const pvName = claim.spec?.volumeName ?? '';
-        await env.clients.storage.createVolumeAttachment({ body: { metadata: { name: 'va-s1' }, spec: { attacher: DRIVER, nodeName: 'node-1', source: { persistentVolumeName: pvName } } } });
-        await env.clients.core.deleteNamespacedPersistentVolumeClaim({ name: 's1', namespace: 'default' });
-        const ev = await v.waitEvent('PersistentVolume', pvName, 'VolumeFailedDelete');
+        await ctx.env.clients.storage.createVolumeAttachment({ body: { metadata: { name: 'va-s1' }, spec: { attacher: DRIVER, nodeName: 'node-1', source: { persistentVolumeName: pvName } } } });
+        await ctx.env.clients.core.deleteNamespacedPersistentVolumeClaim({ name: 's1', namespace: 'default' });
+        const ev = await ctx.v.waitEvent('PersistentVolume', pvName, 'VolumeFailedDelete');
         assert.equal(ev.message, `persistentvolume ${pvName} is still attached to node node-1`);
-        assert.ok(await v.pvExists(pvName));
-        await env.clients.storage.deleteVolumeAttachment({ name: 'va-s1' });
-        await eventually('PV deleted after detach', async () => !(await v.pvExists(pvName)), 30_000);
-        assert.equal(await drv.volumeCount(), 0);
+        assert.ok(await ctx.v.pvExists(pvName));
+        await ctx.env.clients.storage.deleteVolumeAttachment({ name: 'va-s1' });
+        await eventually('PV deleted after detach', async () => !(await ctx.v.pvExists(pvName)), 30_000);
+        assert.equal(await ctx.drv.volumeCount(), 0);
     });
 });
 
 describe('provisioner and a driver that restarts', () => {
-    let env: TestCluster;
-    let drv: DriverProcess;
-    let mgr: ManagerProcess;
-    let v: Volumes;
+    const ctx = withDriver();
     before(async () => {
-        env = await useCluster();
-        v = new Volumes(env.clients);
-        drv = await startDriver();
-        mgr = await startManager(env, CONTROLLERS, [drv.flag, '--retry-interval-start=200ms', '--retry-interval-max=1s']);
-        await env.clients.storage.createStorageClass({ body: sc('dir') });
-    });
-    after(async () => {
-        await stopManager(mgr);
-        await drv.stop();
-        await env.stop();
+        await ctx.env.clients.storage.createStorageClass({ body: sc('dir') });
     });
 
     it('reconnects after the driver process is killed and restarted on the same socket', async () => {
-        await v.createPVC('before', { cls: 'dir' });
-        await v.waitClaimPhase('before', 'Bound', 30_000);
-        await drv.restart();
-        await v.createPVC('after', { cls: 'dir' });
-        await v.waitClaimPhase('after', 'Bound', 30_000);
-        assert.equal(await drv.volumeCount(), 2);
+        await ctx.v.createPVC('before', { cls: 'dir' });
+        await ctx.v.waitClaimPhase('before', 'Bound', 30_000);
+        await ctx.drv.restart();
+        await ctx.v.createPVC('after', { cls: 'dir' });
+        await ctx.v.waitClaimPhase('after', 'Bound', 30_000);
+        assert.equal(await ctx.drv.volumeCount(), 2);
     });
 });
 
 describe('provisioner with a driver that is not running', () => {
-    let env: TestCluster;
-    let mgr: ManagerProcess;
-    let v: Volumes;
+    const ctx = withManager(PROVISIONING_CONTROLLERS, [`--csi-drivers=${DRIVER}=unix:///nonexistent/vcm.sock`, '--retry-interval-start=200ms', '--retry-interval-max=1s']);
     before(async () => {
-        env = await useCluster();
-        v = new Volumes(env.clients);
-        mgr = await startManager(env, CONTROLLERS, [`--csi-drivers=${DRIVER}=unix:///nonexistent/vcm.sock`, '--retry-interval-start=200ms', '--retry-interval-max=1s']);
-        await env.clients.storage.createStorageClass({ body: sc('dir') });
-    });
-    after(async () => {
-        await stopManager(mgr);
-        await env.stop();
+        await ctx.env.clients.storage.createStorageClass({ body: sc('dir') });
     });
 
     it('says the driver is not answering Probe', async () => {
-        await v.createPVC('waits', { cls: 'dir' });
-        const ev = await v.waitEvent('PersistentVolumeClaim', 'waits', 'ProvisioningFailed');
+        await ctx.v.createPVC('waits', { cls: 'dir' });
+        const ev = await ctx.v.waitEvent('PersistentVolumeClaim', 'waits', 'ProvisioningFailed');
         assert.match(ev.message ?? '', /CSI driver dir\.csi\.volume-controller-manager\.io at unix:\/\/\/nonexistent\/vcm\.sock is not answering Probe/);
-        assert.equal((await v.pvc('waits')).status?.phase, 'Pending');
+        assert.equal((await ctx.v.pvc('waits')).status?.phase, 'Pending');
     });
 });

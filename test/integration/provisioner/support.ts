@@ -7,7 +7,11 @@ import path from 'node:path';
 import { BUILTIN_DRIVER_NAME } from '../../../src/csi/builtin.ts';
 import { GrpcCsiClient } from '../../../src/csi/grpc.ts';
 import { REPO_ROOT } from '../../../scripts/lib/testbin.ts';
-import { childEnv, eventually } from '../../support/env.ts';
+import { after, before } from 'node:test';
+import type { V1StorageClass } from '@kubernetes/client-node';
+import { childEnv, eventually, useCluster } from '../../support/env.ts';
+import type { ManagerProcess, TestCluster } from '../../support/env.ts';
+import { Volumes, startManager, stopManager } from '../../support/volumes.ts';
 
 export interface DriverProcess {
     endpoint: string;
@@ -57,4 +61,44 @@ export async function startDriver(extra: string[] = []): Promise<DriverProcess> 
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
+}
+
+/** The built-in driver's name, and the controllers a provisioning test runs. */
+export const DRIVER = BUILTIN_DRIVER_NAME;
+export const PROVISIONING_CONTROLLERS = 'pv-binder,pvc-protection,pv-protection,provisioner';
+
+/** A StorageClass for the built-in driver (Immediate, Delete unless overridden). */
+export function storageClass(name: string, o: Partial<V1StorageClass> = {}): V1StorageClass {
+    return { metadata: { name }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', ...o };
+}
+
+/** What withDriver gives a suite: filled in by its `before` hook. */
+export interface DriverSuite {
+    env: TestCluster;
+    drv: DriverProcess;
+    mgr: ManagerProcess;
+    v: Volumes;
+}
+
+/**
+ * Registers before/after hooks in the calling describe block: a control plane, the built-in
+ * driver on a socket (driverArgs), and a manager running the provisioning controllers against
+ * it (managerArgs; fast retries). With `manager: false` no manager is started.
+ */
+export function withDriver(o: { driverArgs?: string[]; managerArgs?: string[]; manager?: boolean } = {}): DriverSuite {
+    const ctx = {} as DriverSuite;
+    before(async () => {
+        ctx.env = await useCluster();
+        ctx.v = new Volumes(ctx.env.clients);
+        ctx.drv = await startDriver(o.driverArgs ?? []);
+        if (o.manager !== false) {
+            ctx.mgr = await startManager(ctx.env, PROVISIONING_CONTROLLERS, [ctx.drv.flag, '--retry-interval-start=200ms', '--retry-interval-max=2s', ...(o.managerArgs ?? [])]);
+        }
+    });
+    after(async () => {
+        if (ctx.mgr) await stopManager(ctx.mgr);
+        await ctx.drv?.stop();
+        await ctx.env?.stop();
+    });
+    return ctx;
 }
