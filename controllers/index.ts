@@ -1,6 +1,7 @@
 import type { ControllerName } from '../src/config.ts';
 import type { Runnable } from '../src/runtime/manager.ts';
 import type { ControllerDeps } from '../src/deps.ts';
+import { attacher } from './attacher/index.ts';
 import { provisioner } from './provisioner/index.ts';
 import { pvBinder } from './pv-binder/index.ts';
 import { pvProtection } from './pv-protection/index.ts';
@@ -19,5 +20,5 @@ export const CONTROLLERS: Record<ControllerName, ControllerFactory | undefined> 
     'pv-protection': pvProtection,
     'attach-detach': undefined,
     provisioner,
-    attacher: undefined,
+    attacher,
 };

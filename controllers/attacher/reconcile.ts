@@ -1,0 +1,200 @@
+// The external-attacher's I/O: ControllerPublish/Unpublish for VolumeAttachments of our drivers.
+// Mirrors kubernetes-csi/external-attacher pkg/controller/csi_handler.go and trivial_handler.go.
+import type { CoreV1Api, StorageV1Api, V1CSINode, V1PersistentVolume, V1VolumeAttachment } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { describeCsiError, grpcCode } from '../../src/csi/errors.ts';
+import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
+import { MERGE_PATCH } from '../../src/kube/client.ts';
+import { isNotFound } from '../../src/kube/errors.ts';
+import type { SharedInformer } from '../../src/kube/informer.ts';
+import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './plan.ts';
+
+export interface AttacherState {
+    core: CoreV1Api;
+    storage: StorageV1Api;
+    drivers: DriverRegistry;
+    attachments: SharedInformer<V1VolumeAttachment>;
+    volumes: SharedInformer<V1PersistentVolume>;
+    csiNodes: SharedInformer<V1CSINode>;
+    defaultFsType: string;
+}
+
+/** Attach and detach of VolumeAttachments for every driver in the registry. */
+export class Attacher {
+    private readonly s: AttacherState;
+    /** One operation per VA at a time across the attach and detach lanes. */
+    private readonly busy = new Map<string, Promise<void>>();
+
+    constructor(state: AttacherState) {
+        this.s = state;
+    }
+
+    private driverFor(va: V1VolumeAttachment): DriverEntry | undefined {
+        const name = va.spec?.attacher;
+        return name ? this.s.drivers.get(name) : undefined;
+    }
+
+    private async patchVAStatus(va: V1VolumeAttachment, status: Record<string, unknown>): Promise<void> {
+        try {
+            await this.s.storage.patchVolumeAttachmentStatus({ name: va.metadata?.name ?? '', body: { status } }, MERGE_PATCH);
+        } catch (err) {
+            if (!isNotFound(err)) throw err;
+        }
+    }
+
+    private async readSecrets(ref: { name?: string; namespace?: string } | undefined): Promise<Record<string, string> | undefined> {
+        if (!ref?.name) return undefined;
+        try {
+            const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace ?? '' });
+            return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+        } catch (err) {
+            throw new Error(`failed to load secret "${ref.namespace}/${ref.name}": ${(err as Error).message}`);
+        }
+    }
+
+    /** syncVA for a VolumeAttachment name (serialized per VA across lanes). */
+    async syncVA(name: string, log: Logger): Promise<void> {
+        const prev = this.busy.get(name) ?? Promise.resolve();
+        const run = prev.then(() => this.syncVAOnce(name, log));
+        const tail = run.catch(() => undefined);
+        this.busy.set(name, tail);
+        try {
+            await run;
+        } finally {
+            if (this.busy.get(name) === tail) this.busy.delete(name);
+        }
+    }
+
+    private async syncVAOnce(name: string, log: Logger): Promise<void> {
+        const va = this.s.attachments.get(name);
+        if (!va) return;
+        const driver = this.driverFor(va);
+        if (!driver) return;
+        const l = log.child({ va: name, driver: driver.name, node: va.spec?.nodeName, pv: va.spec?.source?.persistentVolumeName });
+        if (va.metadata?.deletionTimestamp) await this.detach(va, driver, l);
+        else await this.attach(va, driver, l);
+    }
+
+    private async attach(va: V1VolumeAttachment, driver: DriverEntry, log: Logger): Promise<void> {
+        if (va.status?.attached) return;
+        if (!driver.ready) {
+            await this.patchVAStatus(va, { attachError: { message: driver.lastError, time: new Date().toISOString() } });
+            throw new Error(driver.lastError);
+        }
+        // Trivial handler: no PUBLISH_UNPUBLISH_VOLUME → attached without a call.
+        if (!driver.controllerCapabilities.includes('PUBLISH_UNPUBLISH_VOLUME')) {
+            await this.patchVAStatus(va, { attached: true, attachError: null });
+            return;
+        }
+        const fin = attacherFinalizer(driver.name);
+        try {
+            const { spec, pv } = vaSource(va, (n) => this.s.volumes.get(n));
+            if (pv?.metadata?.deletionTimestamp) throw new Error(`PersistentVolume "${pv.metadata.name}" is marked for deletion`);
+            if (pv) {
+                const patch = addFinalizerPatch(pv.metadata, fin);
+                if (patch) {
+                    try {
+                        await this.s.core.patchPersistentVolume({ name: pv.metadata?.name ?? '', body: patch });
+                    } catch (err) {
+                        throw new Error(`could not add PersistentVolume finalizer: ${(err as Error).message}`);
+                    }
+                }
+            }
+            const node = va.spec?.nodeName ?? '';
+            const nodeId = nodeIdFor(this.s.csiNodes.get(node), driver.name);
+            if (!nodeId) throw new Error(`CSINode ${node} does not contain driver ${driver.name}`);
+            const caps = driver.controllerCapabilities;
+            const capability = publishCapability(spec, this.s.defaultFsType, caps.includes('SINGLE_NODE_MULTI_WRITER'));
+            const secrets = await this.readSecrets(spec.csi?.controllerPublishSecretRef);
+            if (!va.metadata?.finalizers?.includes(fin) || va.metadata?.annotations?.[ANN_NODE_ID] !== nodeId) {
+                const ops: object[] = [...(addFinalizerPatch(va.metadata, fin) ?? [])];
+                ops.push(
+                    va.metadata?.annotations
+                        ? { op: 'add', path: `/metadata/annotations/${ANN_NODE_ID.replace('/', '~1')}`, value: nodeId }
+                        : { op: 'add', path: '/metadata/annotations', value: { [ANN_NODE_ID]: nodeId } },
+                );
+                try {
+                    await this.s.storage.patchVolumeAttachment({ name: va.metadata?.name ?? '', body: ops });
+                } catch (err) {
+                    throw new Error(`could not save VolumeAttachment: ${(err as Error).message}`);
+                }
+            }
+            let ctx: Record<string, string>;
+            try {
+                ctx = await driver.client.controllerPublishVolume({
+                    volume_id: spec.csi?.volumeHandle ?? '',
+                    node_id: nodeId,
+                    volume_capability: capability,
+                    readonly: caps.includes('PUBLISH_READONLY') ? !!spec.csi?.readOnly : false,
+                    secrets,
+                    volume_context: spec.csi?.volumeAttributes,
+                });
+            } catch (err) {
+                const code = grpcCode(err);
+                await this.patchVAStatus(va, { attachError: { message: describeCsiError(err), time: new Date().toISOString(), ...(code !== undefined ? { errorCode: code } : {}) } });
+                throw new Error(`failed to attach: ${describeCsiError(err)}`);
+            }
+            await this.patchVAStatus(va, { attached: true, attachmentMetadata: Object.keys(ctx).length ? ctx : null, attachError: null });
+            log.info({}, 'Attached volume');
+        } catch (err) {
+            const msg = (err as Error).message;
+            if (!msg.startsWith('failed to attach:')) await this.patchVAStatus(va, { attachError: { message: msg, time: new Date().toISOString() } });
+            throw err;
+        }
+    }
+
+    private async detach(va: V1VolumeAttachment, driver: DriverEntry, log: Logger): Promise<void> {
+        const fin = attacherFinalizer(driver.name);
+        const name = va.metadata?.name ?? '';
+        if (!va.metadata?.finalizers?.includes(fin)) return;
+        if (driver.controllerCapabilities.includes('PUBLISH_UNPUBLISH_VOLUME')) {
+            try {
+                if (!driver.ready) throw new Error(driver.lastError);
+                const { spec } = vaSource(va, (n) => this.s.volumes.get(n));
+                const node = va.spec?.nodeName ?? '';
+                const nodeId = nodeIdFor(this.s.csiNodes.get(node), driver.name) ?? va.metadata?.annotations?.[ANN_NODE_ID];
+                if (!nodeId) throw new Error(`CSINode ${node} does not contain driver ${driver.name}`);
+                const secrets = await this.readSecrets(spec.csi?.controllerPublishSecretRef);
+                try {
+                    await driver.client.controllerUnpublishVolume({ volume_id: spec.csi?.volumeHandle ?? '', node_id: nodeId, secrets });
+                } catch (err) {
+                    throw new Error(`failed to detach: ${describeCsiError(err)}`);
+                }
+            } catch (err) {
+                await this.patchVAStatus(va, { detachError: { message: (err as Error).message.replace(/^failed to detach: /, ''), time: new Date().toISOString() } });
+                throw err;
+            }
+        }
+        // Finalizer first: a deleting VA without it counts as detached (no second Unpublish).
+        const patch = removeFinalizerPatch(va.metadata?.finalizers, fin);
+        if (patch) {
+            try {
+                await this.s.storage.patchVolumeAttachment({ name, body: patch });
+            } catch (err) {
+                if (!isNotFound(err)) throw err;
+                return;
+            }
+        }
+        await this.patchVAStatus(va, { attached: false, detachError: null, attachmentMetadata: null });
+        log.info({}, 'Detached volume');
+    }
+
+    /** syncPV: release our finalizer from a deleting PV once no VolumeAttachment names it. */
+    async syncPV(name: string, log: Logger): Promise<void> {
+        const pv = this.s.volumes.get(name);
+        if (!pv?.metadata?.deletionTimestamp) return;
+        for (const d of this.s.drivers.names()) {
+            const fin = attacherFinalizer(d);
+            if (!pv.metadata.finalizers?.includes(fin)) continue;
+            if (this.s.attachments.list().some((a) => a.spec?.source?.persistentVolumeName === name)) return;
+            const patch = removeFinalizerPatch(pv.metadata.finalizers, fin);
+            if (patch) {
+                await this.s.core.patchPersistentVolume({ name, body: patch }).catch((err) => {
+                    if (!isNotFound(err)) throw err;
+                });
+                log.info({ pv: name, driver: d }, 'Removed attacher finalizer from PV');
+            }
+        }
+    }
+}
