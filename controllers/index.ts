@@ -1,6 +1,7 @@
 import type { ControllerName } from '../src/config.ts';
 import type { Runnable } from '../src/runtime/manager.ts';
 import type { ControllerDeps } from '../src/deps.ts';
+import { attachDetach } from './attach-detach/index.ts';
 import { attacher } from './attacher/index.ts';
 import { provisioner } from './provisioner/index.ts';
 import { pvBinder } from './pv-binder/index.ts';
@@ -18,7 +19,7 @@ export const CONTROLLERS: Record<ControllerName, ControllerFactory | undefined> 
     'pv-binder': pvBinder,
     'pvc-protection': pvcProtection,
     'pv-protection': pvProtection,
-    'attach-detach': undefined,
+    'attach-detach': attachDetach,
     provisioner,
     attacher,
 };

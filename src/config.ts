@@ -142,6 +142,9 @@ export const FLAGS = {
     'retry-interval-max': { schema: duration, def: '5m', help: 'Maximum retry interval of failed provisioning or deletion.' },
     'extra-create-metadata': { schema: bool, def: 'false', boolean: true, help: 'Add csi.storage.k8s.io/pvc/name, pvc/namespace and pv/name to CreateVolume parameters.' },
     'default-fstype': { schema: z.string(), def: '', help: 'fsType of provisioned volumes whose StorageClass names none.' },
+    'attach-detach-reconcile-max-wait-for-unmount-duration': { schema: duration, def: '6m', help: 'How long the attach-detach controller waits for a NotReady node to unmount a volume before it detaches by force.' },
+    'disable-force-detach-on-timeout': { schema: bool, def: 'false', boolean: true, help: 'Never force-detach after the unmount wait (the out-of-service taint still detaches at once).' },
+    'attach-detach-reconcile-sync-period': { schema: duration, def: '1m', help: 'How often the attach-detach controller re-checks every node.' },
     'log-level': { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error']), def: 'info', env: 'LOG_LEVEL', help: 'Log level: trace, debug, info, warn, error.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -179,6 +182,10 @@ export interface Config {
     retryIntervalMaxMs: number;
     extraCreateMetadata: boolean;
     defaultFsType: string;
+    /** Unmount wait before a forced detach from a NotReady node, ms. */
+    maxWaitForUnmountMs: number;
+    disableForceDetachOnTimeout: boolean;
+    adcSyncPeriodMs: number;
     /** Leader-election identity: hostname + '_' + a random UUID (client-go convention). */
     identity: string;
 }
@@ -274,6 +281,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         retryIntervalMaxMs: get('retry-interval-max') as number,
         extraCreateMetadata: get('extra-create-metadata') as boolean,
         defaultFsType: get('default-fstype') as string,
+        maxWaitForUnmountMs: get('attach-detach-reconcile-max-wait-for-unmount-duration') as number,
+        disableForceDetachOnTimeout: get('disable-force-detach-on-timeout') as boolean,
+        adcSyncPeriodMs: get('attach-detach-reconcile-sync-period') as number,
         identity: `${os.hostname()}_${crypto.randomUUID()}`,
     };
     if (cfg.leaderElect) {

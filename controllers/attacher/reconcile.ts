@@ -7,7 +7,7 @@ import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
-import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
 import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './plan.ts';
 
 export interface AttacherState {
@@ -92,13 +92,11 @@ export class Attacher {
             const { spec, pv } = vaSource(va, (n) => this.s.volumes.get(n));
             if (pv?.metadata?.deletionTimestamp) throw new Error(`PersistentVolume "${pv.metadata.name}" is marked for deletion`);
             if (pv) {
-                const patch = addFinalizerPatch(pv.metadata, fin);
-                if (patch) {
-                    try {
-                        await this.s.core.patchPersistentVolume({ name: pv.metadata?.name ?? '', body: patch });
-                    } catch (err) {
-                        throw new Error(`could not add PersistentVolume finalizer: ${(err as Error).message}`);
-                    }
+                const pvName = pv.metadata?.name ?? '';
+                try {
+                    await updateFinalizer(pv, fin, true, { read: () => this.s.core.readPersistentVolume({ name: pvName }), patch: (body) => this.s.core.patchPersistentVolume({ name: pvName, body }) });
+                } catch (err) {
+                    throw new Error(`could not add PersistentVolume finalizer: ${(err as Error).message}`);
                 }
             }
             const node = va.spec?.nodeName ?? '';
@@ -167,15 +165,7 @@ export class Attacher {
             }
         }
         // Finalizer first: a deleting VA without it counts as detached (no second Unpublish).
-        const patch = removeFinalizerPatch(va.metadata?.finalizers, fin);
-        if (patch) {
-            try {
-                await this.s.storage.patchVolumeAttachment({ name, body: patch });
-            } catch (err) {
-                if (!isNotFound(err)) throw err;
-                return;
-            }
-        }
+        await updateFinalizer(va, fin, false, { read: () => this.s.storage.readVolumeAttachment({ name }), patch: (body) => this.s.storage.patchVolumeAttachment({ name, body }) });
         await this.patchVAStatus(va, { attached: false, detachError: null, attachmentMetadata: null });
         log.info({}, 'Detached volume');
     }
@@ -188,13 +178,8 @@ export class Attacher {
             const fin = attacherFinalizer(d);
             if (!pv.metadata.finalizers?.includes(fin)) continue;
             if (this.s.attachments.list().some((a) => a.spec?.source?.persistentVolumeName === name)) return;
-            const patch = removeFinalizerPatch(pv.metadata.finalizers, fin);
-            if (patch) {
-                await this.s.core.patchPersistentVolume({ name, body: patch }).catch((err) => {
-                    if (!isNotFound(err)) throw err;
-                });
-                log.info({ pv: name, driver: d }, 'Removed attacher finalizer from PV');
-            }
+            await updateFinalizer(pv, fin, false, { read: () => this.s.core.readPersistentVolume({ name }), patch: (body) => this.s.core.patchPersistentVolume({ name, body }) });
+            log.info({ pv: name, driver: d }, 'Removed attacher finalizer from PV');
         }
     }
 }

@@ -10,7 +10,7 @@ import type { CreateVolumeRequest } from '../../src/csi/types.ts';
 import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
-import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { updateFinalizer } from '../../src/kube/patch.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
 import {
     ANN_BETA_STORAGE_PROVISIONER,
@@ -85,14 +85,20 @@ export class Provisioner {
     }
 
     private async patchClaimFinalizer(claim: V1PersistentVolumeClaim, add: boolean): Promise<V1PersistentVolumeClaim> {
-        const patch = add ? addFinalizerPatch(claim.metadata, FINALIZER_PROVISIONING) : removeFinalizerPatch(claim.metadata?.finalizers, FINALIZER_PROVISIONING);
-        if (!patch) return claim;
-        try {
-            return await this.s.core.patchNamespacedPersistentVolumeClaim({ name: claim.metadata?.name ?? '', namespace: claim.metadata?.namespace ?? '', body: patch });
-        } catch (err) {
-            if (!add && isNotFound(err)) return claim;
-            throw err;
-        }
+        const name = claim.metadata?.name ?? '';
+        const namespace = claim.metadata?.namespace ?? '';
+        return updateFinalizer(claim, FINALIZER_PROVISIONING, add, {
+            read: () => this.s.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+            patch: (body) => this.s.core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }),
+        });
+    }
+
+    private volumeFinalizer(pv: V1PersistentVolume, add: boolean): Promise<V1PersistentVolume> {
+        const name = pv.metadata?.name ?? '';
+        return updateFinalizer(pv, FINALIZER_EXTERNAL_PROVISIONER, add, {
+            read: () => this.s.core.readPersistentVolume({ name }),
+            patch: (body) => this.s.core.patchPersistentVolume({ name, body }),
+        });
     }
 
     private async readSecret(ref: { name: string; namespace: string }): Promise<Record<string, string>> {
@@ -299,13 +305,11 @@ export class Provisioner {
         const hasFin = pv.metadata?.finalizers?.includes(FINALIZER_EXTERNAL_PROVISIONER) ?? false;
         const deleting = !!pv.metadata?.deletionTimestamp;
         if (policy === 'Delete' && !deleting && pv.status?.phase === 'Bound' && !hasFin) {
-            const patch = addFinalizerPatch(pv.metadata, FINALIZER_EXTERNAL_PROVISIONER);
-            if (patch) await this.s.core.patchPersistentVolume({ name, body: patch });
+            await this.volumeFinalizer(pv, true);
             return;
         }
         if ((policy === 'Retain' || policy === 'Recycle') && hasFin) {
-            const patch = removeFinalizerPatch(pv.metadata?.finalizers, FINALIZER_EXTERNAL_PROVISIONER);
-            if (patch) await this.s.core.patchPersistentVolume({ name, body: patch });
+            await this.volumeFinalizer(pv, false);
             return;
         }
         if (pv.status?.phase !== 'Released' || policy !== 'Delete' || (deleting && !hasFin)) return;
@@ -347,8 +351,7 @@ export class Provisioner {
             if (!isNotFound(err)) throw err;
         }
         const fresh = await this.s.core.readPersistentVolume({ name }).catch(() => undefined);
-        const patch = fresh ? removeFinalizerPatch(fresh.metadata?.finalizers, FINALIZER_EXTERNAL_PROVISIONER) : undefined;
-        if (patch) await this.s.core.patchPersistentVolume({ name, body: patch }).catch((err) => { if (!isNotFound(err)) throw err; });
+        if (fresh) await this.volumeFinalizer(fresh, false);
         this.s.metrics.deleteTotal.inc({ class: className });
         this.s.metrics.deleteDuration.observe({ class: className }, (Date.now() - started) / 1000);
         l.info({ volumeHandle: handle }, 'Deleted volume');

@@ -2,8 +2,7 @@
 // PVs, and removes it from a deleting PV once it is not Bound, so the delete completes.
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import type { ControllerDeps } from '../../src/deps.ts';
-import { isNotFound } from '../../src/kube/errors.ts';
-import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { updateFinalizer } from '../../src/kube/patch.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
@@ -29,19 +28,11 @@ export function pvProtection(deps: ControllerDeps): Runnable {
         const pv = volumes.get(key);
         if (!pv) return;
         const action = decidePvProtection(pv);
-        const patch =
-            action === 'add-finalizer'
-                ? addFinalizerPatch(pv.metadata, FINALIZER_PV_PROTECTION)
-                : action === 'remove-finalizer'
-                  ? removeFinalizerPatch(pv.metadata?.finalizers, FINALIZER_PV_PROTECTION)
-                  : undefined;
-        if (!patch) return;
-        try {
-            await core.patchPersistentVolume({ name: key, body: patch });
-        } catch (err) {
-            if (isNotFound(err)) return;
-            throw err;
-        }
+        if (action === 'none') return;
+        await updateFinalizer(pv, FINALIZER_PV_PROTECTION, action === 'add-finalizer', {
+            read: () => core.readPersistentVolume({ name: key }),
+            patch: (body) => core.patchPersistentVolume({ name: key, body }),
+        });
         log.info({ pv: key }, action === 'add-finalizer' ? 'Added protection finalizer to PV' : 'Removed protection finalizer from PV');
     }
 

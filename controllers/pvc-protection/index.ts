@@ -2,8 +2,8 @@
 // on claims, and removes it from a deleting claim once no scheduled pod uses it (checked in the
 // cache, then confirmed with a live pod list), so the delete completes.
 import type { ControllerDeps } from '../../src/deps.ts';
-import { describeError, isNotFound } from '../../src/kube/errors.ts';
-import { addFinalizerPatch, removeFinalizerPatch } from '../../src/kube/patch.ts';
+import { describeError } from '../../src/kube/errors.ts';
+import { updateFinalizer } from '../../src/kube/patch.ts';
 import { RESOURCES, keyOf, splitKey } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
@@ -27,9 +27,12 @@ export function pvcProtection(deps: ControllerDeps): Runnable {
         const { namespace, name: claimName } = splitKey(key);
         const action = decidePvcProtection(claim);
         if (action === 'none') return;
+        const ops = {
+            read: () => core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace }),
+            patch: (body: object[]) => core.patchNamespacedPersistentVolumeClaim({ name: claimName, namespace, body }),
+        };
         if (action === 'add-finalizer') {
-            const patch = addFinalizerPatch(claim.metadata, FINALIZER_PVC_PROTECTION);
-            if (patch) await core.patchNamespacedPersistentVolumeClaim({ name: claimName, namespace, body: patch });
+            await updateFinalizer(claim, FINALIZER_PVC_PROTECTION, true, ops);
             log.debug({ pvc: key }, 'Added protection finalizer to PVC');
             return;
         }
@@ -44,14 +47,7 @@ export function pvcProtection(deps: ControllerDeps): Runnable {
             log.debug({ pvc: key, pod: user.metadata?.name }, 'Keeping PVC because it is being used');
             return;
         }
-        const patch = removeFinalizerPatch(claim.metadata?.finalizers, FINALIZER_PVC_PROTECTION);
-        if (!patch) return;
-        try {
-            await core.patchNamespacedPersistentVolumeClaim({ name: claimName, namespace, body: patch });
-        } catch (err) {
-            if (isNotFound(err)) return;
-            throw err;
-        }
+        await updateFinalizer(claim, FINALIZER_PVC_PROTECTION, false, ops);
         log.info({ pvc: key }, 'Removed protection finalizer from PVC');
     }
 

@@ -1,5 +1,6 @@
 import type { CoreV1Api, V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { MERGE_PATCH } from './client.ts';
+import { toStatus } from './errors.ts';
 
 /**
  * Writes as JSON merge patches that carry the object's metadata.resourceVersion, so the API
@@ -71,4 +72,37 @@ export function addFinalizerPatch(meta: { finalizers?: string[]; resourceVersion
         { op: 'test', path: '/metadata/finalizers', value: finalizers },
         { op: 'add', path: '/metadata/finalizers/-', value: finalizer },
     ];
+}
+
+/**
+ * Adds or removes one finalizer with a `test`-guarded JSON patch built from `current`; when the
+ * guard fails (422: our copy was stale) or the write conflicts, re-reads the object and tries
+ * again (3 attempts). Resolves to the object as written (or as read when nothing was needed);
+ * NotFound on removal counts as done.
+ * @throws the last API error when every attempt failed
+ */
+export async function updateFinalizer<T extends { metadata?: { finalizers?: string[]; resourceVersion?: string } }>(
+    current: T,
+    finalizer: string,
+    add: boolean,
+    ops: { read: () => Promise<T>; patch: (body: object[]) => Promise<T> },
+): Promise<T> {
+    let obj = current;
+    for (let attempt = 1; ; attempt++) {
+        const body = add ? addFinalizerPatch(obj.metadata, finalizer) : removeFinalizerPatch(obj.metadata?.finalizers, finalizer);
+        if (!body) return obj;
+        try {
+            return await ops.patch(body);
+        } catch (err) {
+            const code = toStatus(err).code;
+            if (!add && code === 404) return obj;
+            if ((code !== 422 && code !== 409) || attempt >= 3) throw err;
+            try {
+                obj = await ops.read();
+            } catch (e) {
+                if (!add && toStatus(e).code === 404) return obj;
+                throw e;
+            }
+        }
+    }
 }
