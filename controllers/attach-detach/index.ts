@@ -76,7 +76,16 @@ export function attachDetach(deps: ControllerDeps): Runnable {
                     onDelete: podNode,
                 }),
                 nodes.addEventHandler({ onAdd: (n) => q.add(keyOf(n)), onUpdate: (_o, n) => q.add(keyOf(n)), onDelete: (n) => q.add(keyOf(n)) }),
-                attachments.addEventHandler({ onAdd: vaNode, onUpdate: (_o, n) => vaNode(n), onDelete: vaNode }),
+                attachments.addEventHandler({
+                    onAdd: vaNode,
+                    onUpdate: (_o, n) => vaNode(n),
+                    // A released volume may be what pods on other nodes wait for.
+                    onDelete: (a) => {
+                        vaNode(a);
+                        const ref = volumes.get(a.spec?.source?.persistentVolumeName ?? '')?.spec?.claimRef;
+                        nodesUsingClaim(ref?.namespace, ref?.name);
+                    },
+                }),
                 claims.addEventHandler({ onUpdate: (_o, c) => nodesUsingClaim(c.metadata?.namespace, c.metadata?.name) }),
                 volumes.addEventHandler({ onUpdate: (_o, v) => nodesUsingClaim(v.spec?.claimRef?.namespace, v.spec?.claimRef?.name) }),
                 csiDrivers.addEventHandler({ onAdd: all, onUpdate: all, onDelete: all }),

@@ -115,6 +115,8 @@ export class AttachDetach {
             });
             if (d.action === 'wait') {
                 soonest(d.retryMs);
+                // Pods elsewhere waiting for this volume learn what the detach waits for.
+                this.wakeWaiters(va.spec?.source?.persistentVolumeName, nodeName);
                 continue;
             }
             if (d.force === 'timeout' || d.force === 'out-of-service') {
@@ -141,12 +143,12 @@ export class AttachDetach {
     }
 
     /** Nodes whose pods wait for a volume: requeue them when it is released somewhere. */
-    private wakeWaiters(pvName: string | undefined): void {
+    private wakeWaiters(pvName: string | undefined, except?: string): void {
         if (!pvName) return;
         const ref = this.s.volumes.get(pvName)?.spec?.claimRef;
         if (!ref?.name) return;
         for (const p of this.s.pods.list()) {
-            if (p.metadata?.namespace !== ref.namespace || !p.spec?.nodeName) continue;
+            if (p.metadata?.namespace !== ref.namespace || !p.spec?.nodeName || p.spec.nodeName === except) continue;
             if (p.spec.volumes?.some((v) => v.persistentVolumeClaim?.claimName === ref.name)) this.s.enqueueNode(p.spec.nodeName);
         }
     }

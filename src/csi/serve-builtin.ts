@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Serves the built-in CSI driver on a socket, for csi-sanity and for running it as a separate
 // process: node src/csi/serve-builtin.ts --endpoint unix:///tmp/csi.sock --data-dir DIR
-//   [--node-id node-1] [--capacity 100Gi] [--topology-key KEY]
+//   [--node-id node-1] [--known-nodes id1,id2|*] [--capacity 100Gi] [--topology-key KEY]
 import { parseArgs } from 'node:util';
 import { BuiltinDriver } from './builtin.ts';
 import { serveDriver } from './grpc.ts';
@@ -14,6 +14,7 @@ const { values } = parseArgs({
         'node-id': { type: 'string', default: 'node-1' },
         capacity: { type: 'string', default: '100Gi' },
         'topology-key': { type: 'string' },
+        'known-nodes': { type: 'string' },
     },
 });
 if (!values.endpoint || !values['data-dir']) {
@@ -23,7 +24,8 @@ if (!values.endpoint || !values['data-dir']) {
 const driver = new BuiltinDriver({
     dataDir: values['data-dir'],
     nodeId: values['node-id'],
-    nodeIds: () => [values['node-id'] as string],
+    // Node IDs ControllerPublish accepts: --known-nodes (comma list, or * for any), else --node-id.
+    nodeIds: () => (values['known-nodes'] === '*' ? undefined : (values['known-nodes']?.split(',') ?? [values['node-id'] as string])),
     capacityBytes: parseQuantity(values.capacity as string),
     topologyKey: values['topology-key'],
 });
