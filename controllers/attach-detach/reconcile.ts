@@ -12,6 +12,7 @@ import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import type { ReconcileResult } from '../../src/runtime/result.ts';
+import { crashPoint } from '../../src/runtime/faults.ts';
 import {
     decideDetach,
     desiredForNode,
@@ -183,6 +184,7 @@ export class AttachDetach {
                     },
                 });
                 log.info({ pv: d.pvName, va: d.vaName, driver: d.driver }, 'Attach requested: created VolumeAttachment');
+                crashPoint('attach-detach:after-create');
             } catch (err) {
                 if (!isAlreadyExists(err)) throw err;
             }
