@@ -244,6 +244,8 @@ export class ControlPlane {
             `--secure-port=${port}`,
             `--cert-dir=${path.join(this.dir, 'pki', 'scheduler')}`,
             '--leader-elect=false',
+            // Token authentication leaves no extension-apiserver-authentication configmap to look up.
+            '--authentication-skip-lookup=true',
             '--v=1',
         ]);
         await this.waitFor('kube-scheduler', async () => {
