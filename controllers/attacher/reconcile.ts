@@ -6,6 +6,7 @@ import { describeCsiError, grpcCode } from '../../src/csi/errors.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
+import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
 import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './plan.ts';
@@ -94,7 +95,7 @@ export class Attacher {
             if (pv) {
                 const pvName = pv.metadata?.name ?? '';
                 try {
-                    await updateFinalizer(pv, fin, true, { read: () => this.s.core.readPersistentVolume({ name: pvName }), patch: (body) => this.s.core.patchPersistentVolume({ name: pvName, body }) });
+                    await updateFinalizer(pv, fin, true, { read: () => fresherFromCache(this.s.volumes, pvName, pv.metadata?.resourceVersion), patch: (body) => this.s.core.patchPersistentVolume({ name: pvName, body }) });
                 } catch (err) {
                     throw new Error(`could not add PersistentVolume finalizer: ${(err as Error).message}`);
                 }
@@ -165,7 +166,7 @@ export class Attacher {
             }
         }
         // Finalizer first: a deleting VA without it counts as detached (no second Unpublish).
-        await updateFinalizer(va, fin, false, { read: () => this.s.storage.readVolumeAttachment({ name }), patch: (body) => this.s.storage.patchVolumeAttachment({ name, body }) });
+        await updateFinalizer(va, fin, false, { read: () => fresherFromCache(this.s.attachments, name, va.metadata?.resourceVersion), patch: (body) => this.s.storage.patchVolumeAttachment({ name, body }) });
         await this.patchVAStatus(va, { attached: false, detachError: null, attachmentMetadata: null });
         log.info({}, 'Detached volume');
     }
@@ -178,7 +179,7 @@ export class Attacher {
             const fin = attacherFinalizer(d);
             if (!pv.metadata.finalizers?.includes(fin)) continue;
             if (this.s.attachments.list().some((a) => a.spec?.source?.persistentVolumeName === name)) return;
-            await updateFinalizer(pv, fin, false, { read: () => this.s.core.readPersistentVolume({ name }), patch: (body) => this.s.core.patchPersistentVolume({ name, body }) });
+            await updateFinalizer(pv, fin, false, { read: () => fresherFromCache(this.s.volumes, name, pv.metadata?.resourceVersion), patch: (body) => this.s.core.patchPersistentVolume({ name, body }) });
             log.info({ pv: name, driver: d }, 'Removed attacher finalizer from PV');
         }
     }

@@ -9,6 +9,7 @@ import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/error
 import type { CreateVolumeRequest } from '../../src/csi/types.ts';
 import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
+import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
@@ -88,7 +89,7 @@ export class Provisioner {
         const name = claim.metadata?.name ?? '';
         const namespace = claim.metadata?.namespace ?? '';
         return updateFinalizer(claim, FINALIZER_PROVISIONING, add, {
-            read: () => this.s.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+            read: () => fresherFromCache(this.s.claims, `${namespace}/${name}`, claim.metadata?.resourceVersion),
             patch: (body) => this.s.core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }),
         });
     }
@@ -96,7 +97,7 @@ export class Provisioner {
     private volumeFinalizer(pv: V1PersistentVolume, add: boolean): Promise<V1PersistentVolume> {
         const name = pv.metadata?.name ?? '';
         return updateFinalizer(pv, FINALIZER_EXTERNAL_PROVISIONER, add, {
-            read: () => this.s.core.readPersistentVolume({ name }),
+            read: () => fresherFromCache(this.s.volumes, name, pv.metadata?.resourceVersion),
             patch: (body) => this.s.core.patchPersistentVolume({ name, body }),
         });
     }

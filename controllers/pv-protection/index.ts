@@ -3,6 +3,7 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import type { ControllerDeps } from '../../src/deps.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
+import { fresherFromCache } from '../../src/kube/informer.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
@@ -30,7 +31,7 @@ export function pvProtection(deps: ControllerDeps): Runnable {
         const action = decidePvProtection(pv);
         if (action === 'none') return;
         await updateFinalizer(pv, FINALIZER_PV_PROTECTION, action === 'add-finalizer', {
-            read: () => core.readPersistentVolume({ name: key }),
+            read: () => fresherFromCache(volumes, key, pv.metadata?.resourceVersion),
             patch: (body) => core.patchPersistentVolume({ name: key, body }),
         });
         log.info({ pv: key }, action === 'add-finalizer' ? 'Added protection finalizer to PV' : 'Removed protection finalizer from PV');

@@ -4,6 +4,7 @@
 import type { ControllerDeps } from '../../src/deps.ts';
 import { describeError } from '../../src/kube/errors.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
+import { fresherFromCache } from '../../src/kube/informer.ts';
 import { RESOURCES, keyOf, splitKey } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
@@ -28,7 +29,7 @@ export function pvcProtection(deps: ControllerDeps): Runnable {
         const action = decidePvcProtection(claim);
         if (action === 'none') return;
         const ops = {
-            read: () => core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace }),
+            read: () => fresherFromCache(claims, key, claim.metadata?.resourceVersion),
             patch: (body: object[]) => core.patchNamespacedPersistentVolumeClaim({ name: claimName, namespace, body }),
         };
         if (action === 'add-finalizer') {

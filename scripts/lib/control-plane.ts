@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
     detached?: boolean;
     /** Extra kube-apiserver flags (e.g. for benchmarks). */
     apiServerArgs?: string[];
+    /** Write an audit log (Metadata level, JSON lines) to `<dir>/audit.log`. */
+    audit?: boolean;
 }
 
 /** What `state.json` in the directory records, so `stop --dir` can find the processes. */
@@ -179,6 +181,7 @@ export class ControlPlane {
             '--allow-privileged=true',
             '--profiling=false',
             '--v=1',
+            ...(this.opts.audit ? this.auditArgs() : []),
             ...(this.opts.apiServerArgs ?? []),
         ]);
         await this.waitFor('kube-apiserver', async () => {
@@ -187,6 +190,17 @@ export class ControlPlane {
             return r.status === 200;
         });
         this.writeKubeconfig(this.kubeconfig, this.token);
+    }
+
+    /** Path of the audit log (when started with `audit: true`). */
+    get auditLog(): string {
+        return path.join(this.dir, 'audit.log');
+    }
+
+    private auditArgs(): string[] {
+        const policy = path.join(this.dir, 'pki', 'audit-policy.yaml');
+        fs.writeFileSync(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n');
+        return [`--audit-policy-file=${policy}`, `--audit-log-path=${this.auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking'];
     }
 
     /** Stops kube-apiserver only (etcd keeps the data), e.g. to make every watch drop. */

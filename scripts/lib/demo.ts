@@ -23,6 +23,8 @@ export interface DemoOptions {
     print?: boolean;
     /** Overall timeout in ms (default 120 s). */
     timeoutMs?: number;
+    /** Write an API server audit log (for RBAC checks). */
+    audit?: boolean;
 }
 
 export interface DemoResult {
@@ -50,7 +52,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     step('Kubernetes binaries (built once into .cache/testbin, reused afterwards)');
     ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl']);
     step(`Local control plane: etcd, kube-apiserver, kube-scheduler (in ${o.dir})`);
-    const cp = await startControlPlane({ dir: o.dir, scheduler: true });
+    const cp = await startControlPlane({ dir: o.dir, scheduler: true, audit: o.audit });
     const clients = makeClients(loadKubeConfig(cp.kubeconfig), { qps: 0, burst: 1 });
     const objects = KubernetesObjectApi.makeApiClient(clients.kc);
     say(`  API server ${cp.server}`);

@@ -369,3 +369,19 @@ export class InformerFactory {
         for (const i of this.informers.values()) i.stop();
     }
 }
+
+/**
+ * A read for retrying after a stale write: waits (up to timeoutMs) until the informer holds a
+ * version of key other than staleVersion and returns it, so a retry needs no extra GET (and no
+ * `get` permission). Resolves to the cached object even if it did not change in time.
+ * @throws Error when the object is not in the cache (deleted)
+ */
+export async function fresherFromCache<T extends KubernetesObject>(informer: SharedInformer<T>, key: string, staleVersion: string | undefined, timeoutMs = 3000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const obj = informer.get(key);
+        if (!obj) throw Object.assign(new Error(`${informer.def.resource} "${key}" not found`), { code: 404 });
+        if (obj.metadata?.resourceVersion !== staleVersion || Date.now() > deadline) return obj;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
