@@ -45,8 +45,7 @@ describe('attach at scale', () => {
         const perNode = new Map<string, number>();
         for (const a of vas) perNode.set(a.spec?.nodeName ?? '', (perNode.get(a.spec?.nodeName ?? '') ?? 0) + 1);
         assert.deepEqual([...new Set(perNode.values())], [PODS / NODES]);
-        const nodes = (await ctx.env.clients.core.listNode()).items;
-        assert.ok(nodes.every((n) => n.status?.volumesAttached?.length === PODS / NODES), 'node status lists every attached volume');
+        await eventually('node status lists every attached volume', async () => (await ctx.env.clients.core.listNode()).items.every((n) => n.status?.volumesAttached?.length === PODS / NODES), 30_000);
     });
 });
 
