@@ -34,7 +34,30 @@ export function loadKubeConfig(path?: string): KubeConfig {
         kc.loadFromDefault();
     }
     if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${path ?? '(default)'} has no current cluster`);
+    poolConnections(kc);
     return kc;
+}
+
+/**
+ * client-node 2.x builds a new undici Agent for every request (KubeConfig.createDispatcher), so
+ * every API call pays a fresh TCP + TLS handshake and no connection is reused. We keep one
+ * dispatcher per (server, TLS material) instead, as client-go keeps one transport: connections
+ * are pooled and kept alive. Measured: static binding throughput roughly doubles.
+ */
+function poolConnections(kc: KubeConfig): void {
+    const target = kc as unknown as { createDispatcher: (cluster: unknown, opts: Record<string, unknown>) => unknown };
+    const original = target.createDispatcher.bind(kc);
+    const pool = new Map<string, unknown>();
+    target.createDispatcher = (cluster, opts) => {
+        const c = cluster as { server?: string } | null;
+        const key = JSON.stringify([c?.server, ...['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'].map((k) => String(opts[k] ?? ''))]);
+        let d = pool.get(key);
+        if (d === undefined) {
+            d = original(cluster, opts);
+            pool.set(key, d);
+        }
+        return d;
+    };
 }
 
 /** API clients sharing one client-side rate limiter, as one client-go clientset does. */
