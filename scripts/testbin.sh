@@ -34,6 +34,16 @@ export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod"
 export GOMAXPROCS="${GOMAXPROCS:-2}"
 
 step() { printf '[testbin %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# Progress: [done/total] over the binaries still to build, with a bar.
+WANT=(etcd kube-apiserver kubectl kube-scheduler helm csi-sanity)
+[ "${BENCH:-0}" = 1 ] && WANT+=(kube-controller-manager)
+TOTAL=0; for b in "${WANT[@]}"; do [ -x "$BIN/$b" ] || TOTAL=$((TOTAL + 1)); done
+DONE=0
+progress() {
+  DONE=$((DONE + 1))
+  local width=30 filled=$(( TOTAL > 0 ? DONE * 30 / TOTAL : 30 ))
+  printf '[testbin] [%-*s] %d/%d built: %s\n' "$width" "$(printf '%*s' "$filled" '' | tr ' ' '#')" "$DONE" "$TOTAL" "$1" >&2
+}
 fail() { printf '[testbin] FAILED: %s\n' "$*" >&2; exit 1; }
 have() { [ -x "$BIN/$1" ]; }
 
@@ -98,7 +108,7 @@ build_k8s() {
     step "building $p from $pkg (k8s $K8S_VERSION); a cold build takes several minutes"
     (cd "$W" && go build -trimpath -ldflags "$ld" -o "$BIN/$p.tmp" "$pkg") || fail "go build $pkg (k8s.io/kubernetes@$K8S_VERSION)"
     mv "$BIN/$p.tmp" "$BIN/$p"
-    step "built $BIN/$p"
+    progress "$p"
   done
 }
 
@@ -111,7 +121,7 @@ build_simple() { # name module-path version package
   (cd "$W" && go mod init "local.invalid/$name" >/dev/null 2>&1 && go get "$mod@$ver" >&2 \
      && go build -trimpath -ldflags "-s -w" -o "$BIN/$name.tmp" "$pkg") || fail "go build $pkg ($mod@$ver)"
   mv "$BIN/$name.tmp" "$BIN/$name"
-  step "built $BIN/$name"
+  progress "$name"
 }
 
 START=$(date +%s)

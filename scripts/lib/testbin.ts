@@ -22,8 +22,12 @@ export function testbinPath(name: string): string {
     return p;
 }
 
-/** Builds the testbin (reusing the cache) when a binary is missing; streams progress to stderr. */
+/**
+ * Builds the testbin (reusing the cache) when a binary is missing; streams progress to stderr.
+ * kube-controller-manager is built only when asked for (`npm run testbin -- --bench`).
+ */
 export function ensureTestbin(names: string[] = ['etcd', 'kube-apiserver', 'kubectl']): void {
     if (names.every((n) => fs.existsSync(path.join(testbinDir(), n)))) return;
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'testbin.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const args = [path.join(REPO_ROOT, 'scripts', 'testbin.sh'), ...(names.includes('kube-controller-manager') ? ['--bench'] : [])];
+    execFileSync('bash', args, { stdio: ['ignore', 'ignore', 'inherit'] });
 }
