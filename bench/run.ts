@@ -290,7 +290,7 @@ async function main(): Promise<void> {
         const up = agg(`${w}|${mode}|upstream`);
         const ours = agg(`${w}|${mode}|ours`);
         const restart = w === 'restart-10k';
-        const ratio = who === 'ours' && up && ours ? (restart ? `${(up.p50 / ours.p50).toFixed(2)}× faster` : `${(ours.ops / up.ops).toFixed(2)}×`) : '';
+        const ratio = who === 'ours' && up && ours ? (restart ? `${(up.p50 / ours.p50).toFixed(2)}× (speed)` : `${(ours.ops / up.ops).toFixed(2)}×`) : '';
         const share = who === 'ours' && !restart && Number.isFinite(a.w) ? `${(((a.ops * Math.max(a.w, 1)) / cal.concurrentPerSec) * 100).toFixed(0)}%` : '';
         rows.push([w, MODES[mode]?.label ?? mode, who, restart ? '-' : a.ops.toFixed(1), (a.p50 / 1000).toFixed(2), (a.p99 / 1000).toFixed(2), Number.isFinite(a.w) ? a.w.toFixed(2) : '-', Number.isFinite(a.c) ? a.c.toFixed(3) : '-', a.cpu.toFixed(1), a.rss.toFixed(0), ratio, share]);
         if (who === 'ours' && mode === 'high' && up && ours && w.startsWith('static') && !restart) {

@@ -37,6 +37,9 @@ export function normalize<T extends KubernetesObject>(def: ResourceDef<T>, raw: 
     const obj = (fromWatch ? ObjectSerializer.deserialize(raw, def.model, '') : raw) as T;
     obj.kind = def.kind;
     obj.apiVersion = def.apiVersion;
+    // No controller reads managedFields, and they are often the largest part of an object:
+    // dropping them from the cache cuts memory (our writes are patches, never PUTs of cached objects).
+    if (obj.metadata) delete obj.metadata.managedFields;
     return obj;
 }
 
