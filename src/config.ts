@@ -145,6 +145,7 @@ export const FLAGS = {
     'attach-detach-reconcile-max-wait-for-unmount-duration': { schema: duration, def: '6m', help: 'How long the attach-detach controller waits for a NotReady node to unmount a volume before it detaches by force.' },
     'disable-force-detach-on-timeout': { schema: bool, def: 'false', boolean: true, help: 'Never force-detach after the unmount wait (the out-of-service taint still detaches at once).' },
     'attach-detach-reconcile-sync-period': { schema: duration, def: '1m', help: 'How often the attach-detach controller re-checks every node.' },
+    'reconcile-sync': { schema: duration, def: '1m', help: "How often the attacher compares attached VolumeAttachments with the driver's ListVolumes and re-publishes what the driver lost (0 disables)." },
     'log-level': { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error']), def: 'info', env: 'LOG_LEVEL', help: 'Log level: trace, debug, info, warn, error.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -186,6 +187,8 @@ export interface Config {
     maxWaitForUnmountMs: number;
     disableForceDetachOnTimeout: boolean;
     adcSyncPeriodMs: number;
+    /** Attacher ListVolumes reconcile period in ms (0 = off). */
+    attacherReconcileSyncMs: number;
     /** Leader-election identity: hostname + '_' + a random UUID (client-go convention). */
     identity: string;
 }
@@ -284,6 +287,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         maxWaitForUnmountMs: get('attach-detach-reconcile-max-wait-for-unmount-duration') as number,
         disableForceDetachOnTimeout: get('disable-force-detach-on-timeout') as boolean,
         adcSyncPeriodMs: get('attach-detach-reconcile-sync-period') as number,
+        attacherReconcileSyncMs: get('reconcile-sync') as number,
         identity: `${os.hostname()}_${crypto.randomUUID()}`,
     };
     if (cfg.leaderElect) {

@@ -60,6 +60,26 @@ export function attacher(deps: ControllerDeps): Runnable {
                     onUpdate: (_o, v) => v.metadata?.deletionTimestamp && pvQ.add(keyOf(v)),
                 }),
             ];
+            // Periodic ListVolumes re-check, one driver at a time, never overlapping itself.
+            let checking = false;
+            const recheck = deps.config.attacherReconcileSyncMs > 0
+                ? setInterval(() => {
+                      if (checking) return;
+                      checking = true;
+                      void (async () => {
+                          for (const d of deps.drivers.names()) {
+                              const e = deps.drivers.get(d);
+                              if (!e) continue;
+                              try {
+                                  for (const name of await a.reconcileWithDriver(e, log)) attachQ.add(name);
+                              } catch (err) {
+                                  log.warn({ driver: d, err: (err as Error).message }, 'ListVolumes re-check failed');
+                              }
+                          }
+                      })().finally(() => (checking = false));
+                  }, deps.config.attacherReconcileSyncMs)
+                : undefined;
+            recheck?.unref();
             const workers = deps.config.workerThreads;
             log.info({ drivers: deps.drivers.names(), workers }, 'Starting attacher');
             try {
@@ -69,6 +89,7 @@ export function attacher(deps: ControllerDeps): Runnable {
                     runWorkers({ name: 'attacher-pv', queue: pvQ, workers: 1, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncPV(k, ctx.log) }, signal),
                 ]);
             } finally {
+                clearInterval(recheck);
                 for (const u of unregister) u();
             }
         },

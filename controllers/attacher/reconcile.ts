@@ -26,6 +26,8 @@ export class Attacher {
     private readonly s: AttacherState;
     /** One operation per VA at a time across the attach and detach lanes. */
     private readonly busy = new Map<string, Promise<void>>();
+    /** VAs to publish again although their status says attached (the driver lost them). */
+    private readonly forceSync = new Set<string>();
 
     constructor(state: AttacherState) {
         this.s = state;
@@ -78,7 +80,8 @@ export class Attacher {
     }
 
     private async attach(va: V1VolumeAttachment, driver: DriverEntry, log: Logger): Promise<void> {
-        if (va.status?.attached) return;
+        const forced = this.forceSync.delete(va.metadata?.name ?? '');
+        if (va.status?.attached && !forced) return;
         if (!driver.ready) {
             await this.patchVAStatus(va, { attachError: { message: driver.lastError, time: new Date().toISOString() } });
             throw new Error(driver.lastError);
@@ -169,6 +172,44 @@ export class Attacher {
         await updateFinalizer(va, fin, false, { read: () => fresherFromCache(this.s.attachments, name, va.metadata?.resourceVersion), patch: (body) => this.s.storage.patchVolumeAttachment({ name, body }) });
         await this.patchVAStatus(va, { attached: false, detachError: null, attachmentMetadata: null });
         log.info({}, 'Detached volume');
+    }
+
+    /**
+     * The periodic ListVolumes check (external-attacher ReconcileVA, `--reconcile-sync`): for a
+     * driver with LIST_VOLUMES and LIST_VOLUMES_PUBLISHED_NODES, every attached, non-deleting
+     * VolumeAttachment whose volume the driver no longer reports as published on the node is
+     * published again. It never creates or deletes VolumeAttachments (that is the
+     * attach-detach controller's job). Returns the names to requeue.
+     */
+    async reconcileWithDriver(driver: DriverEntry, log: Logger): Promise<string[]> {
+        const caps = driver.controllerCapabilities;
+        if (!driver.ready || !caps.includes('LIST_VOLUMES') || !caps.includes('LIST_VOLUMES_PUBLISHED_NODES')) return [];
+        const published = new Map<string, Set<string>>();
+        let token = '';
+        do {
+            const page = await driver.client.listVolumes({ starting_token: token });
+            for (const e of page.entries) published.set(e.volume.volume_id, new Set(e.published_node_ids));
+            token = page.next_token;
+        } while (token);
+        const out: string[] = [];
+        for (const va of this.s.attachments.list()) {
+            if (va.spec?.attacher !== driver.name || !va.status?.attached || va.metadata?.deletionTimestamp) continue;
+            let handle: string | undefined;
+            try {
+                handle = vaSource(va, (n) => this.s.volumes.get(n)).spec.csi?.volumeHandle;
+            } catch {
+                continue;
+            }
+            const node = va.spec?.nodeName ?? '';
+            const nodeId = nodeIdFor(this.s.csiNodes.get(node), driver.name) ?? va.metadata?.annotations?.[ANN_NODE_ID];
+            if (!handle || !nodeId) continue;
+            if (published.get(handle)?.has(nodeId)) continue;
+            const name = va.metadata?.name ?? '';
+            this.forceSync.add(name);
+            out.push(name);
+            log.warn({ va: name, volumeHandle: handle, node }, 'Driver no longer reports the volume published on the node; publishing it again');
+        }
+        return out;
     }
 
     /** syncPV: release our finalizer from a deleting PV once no VolumeAttachment names it. */

@@ -22,7 +22,7 @@ function node(name: string, o: { ready?: boolean; taints?: V1Node['spec'] } = {}
 }
 
 describe('attach-detach + attacher with the built-in driver', () => {
-    const ctx = withDriver({ driverArgs: ['--known-nodes=id-n1,id-n2,id-n3,id-bare'], managerArgs: [`--controllers=${CONTROLLERS}`] });
+    const ctx = withDriver({ driverArgs: ['--known-nodes=id-n1,id-n2,id-n3,id-bare'], managerArgs: [`--controllers=${CONTROLLERS}`, '--reconcile-sync=1s'] });
     const podsOn = new Map<string, V1Pod>();
     before(async () => {
         const { env } = ctx;
@@ -118,11 +118,24 @@ describe('attach-detach + attacher with the built-in driver', () => {
         await eventually('attached', async () => (await va(name).catch(() => undefined))?.status?.attached, 30_000);
         const before = await va(name);
         await stopManager(ctx.mgr);
-        ctx.mgr = await startManager(ctx.env, CONTROLLERS, [ctx.drv.flag]);
+        ctx.mgr = await startManager(ctx.env, CONTROLLERS, [ctx.drv.flag, '--reconcile-sync=1s']);
         await sleep(2000);
         const after = await va(name);
         assert.equal(after.metadata?.resourceVersion, before.metadata?.resourceVersion, 'VA untouched');
         assert.equal((await ctx.env.clients.storage.listVolumeAttachment()).items.filter((a) => a.spec?.source?.persistentVolumeName === pv.metadata?.name).length, 1, 'no duplicate');
+    });
+
+    it('re-publishes a volume the driver lost (ListVolumes re-check), without touching the VolumeAttachment', async () => {
+        const claim = await ctx.v.pvc('steady');
+        const handle = (await ctx.v.pv(claim.spec?.volumeName ?? '')).spec?.csi?.volumeHandle ?? '';
+        const name = vaName(handle, 'n1');
+        await ctx.drv.client.controllerUnpublishVolume({ volume_id: handle, node_id: 'id-n1' });
+        const publishedOn = async () => (await ctx.drv.client.listVolumes({})).entries.find((e) => e.volume.volume_id === handle)?.published_node_ids ?? [];
+        assert.deepEqual(await publishedOn(), []);
+        await eventually('published again', async () => (await publishedOn()).includes('id-n1'), 30_000);
+        const after = await va(name);
+        assert.equal(after.status?.attached, true);
+        assert.equal((await ctx.env.clients.storage.listVolumeAttachment()).items.filter((a) => a.spec?.source?.persistentVolumeName === claim.spec?.volumeName).length, 1, 'no VolumeAttachment created or deleted');
     });
 
     it('a CSINode without the driver: the VA says so in attachError, the pod gets FailedAttachVolume', async () => {
