@@ -19,7 +19,7 @@ import { createLogger } from '../src/log.ts';
 import { apiWrites, burst, calibrate, percentile, procStats, startContender } from './lib.ts';
 import type { ContenderName } from './lib.ts';
 
-const WORKLOADS = ['static-1k', 'static-10k', 'static-steady', 'dynamic-1k', 'restart-10k'] as const;
+const WORKLOADS = ['static-1k', 'static-10k', 'static-steady', 'dynamic-1k', 'attach-1k', 'restart-10k'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values, positionals } = parseArgs({
@@ -201,6 +201,85 @@ async function runDynamic(contender: ContenderName, mode: string, n: number): Pr
     }
 }
 
+/**
+ * attach-1k: N pods on 100 nodes, each with its own provisioned volume (provisioned and bound
+ * before t0 by a setup process); time from pod create to VolumeAttachment attached. Upstream =
+ * kube-controller-manager's attach-detach controller with our attacher (the Go csi-attacher
+ * cannot be built here).
+ */
+async function runAttach(contender: ContenderName, mode: string, n: number): Promise<RunResult> {
+    const { cp, c, dir } = await freshCluster();
+    const vols = path.join(dir, 'vols');
+    const driverArgs = [`--builtin-driver-dir=${vols}`, '--builtin-driver-capacity=100Ti'];
+    const nodes = 100;
+    try {
+        await burst(nodes, 16, async (i) => {
+            await c.core.createNode({ body: { metadata: { name: `node-${i}`, annotations: { 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } } } });
+            await c.storage.createCSINode({ body: { metadata: { name: `node-${i}` }, spec: { drivers: [{ name: 'dir.csi.volume-controller-manager.io', nodeID: `node-${i}` }] } } });
+        });
+        await c.storage.createStorageClass({ body: { metadata: { name: 'dir' }, provisioner: 'dir.csi.volume-controller-manager.io', volumeBindingMode: 'Immediate', reclaimPolicy: 'Delete' } });
+        const setup = startContender('ours', cp, 1000, 2000, [...driverArgs, '--controllers=pv-binder,provisioner,pv-protection,pvc-protection']);
+        const names = Array.from({ length: n }, (_, i) => `a-${i}`);
+        await timeClaims(c, names, (name) => c.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc(name, 'dir') }));
+        await setup.stop();
+        const [qps, b] = MODES[mode]?.qps[contender] ?? [20, 30];
+        const procs = contender === 'ours' ? [startContender('ours', cp, qps, b, driverArgs)] : [startContender('upstream', cp, qps, b), startContender('ours', cp, qps, b, [...driverArgs, '--controllers=attacher'])];
+        try {
+            await sleep(3000);
+            const inf = new InformerFactory(c, { log });
+            const vas = inf.for(RESOURCES.volumeAttachments);
+            const attachedAt = new Map<string, number>();
+            const seen = (a: { spec?: { source?: { persistentVolumeName?: string } }; status?: { attached?: boolean } }) => {
+                const pvName = a.spec?.source?.persistentVolumeName;
+                if (pvName && a.status?.attached && !attachedAt.has(pvName)) attachedAt.set(pvName, performance.now());
+            };
+            vas.addEventHandler({ onAdd: seen, onUpdate: (_o, x) => seen(x) });
+            inf.start();
+            await inf.waitForSync();
+            const claimToPv = new Map((await c.core.listNamespacedPersistentVolumeClaim({ namespace: 'default' })).items.map((x) => [x.metadata?.name ?? '', x.spec?.volumeName ?? '']));
+            const before = await apiWrites(cp);
+            const cpu0 = procs.reduce((t, p) => t + procStats(p.child.pid).cpuSeconds, 0);
+            const created = new Map<string, number>();
+            const t0 = performance.now();
+            await burst(n, 32, async (i) => {
+                created.set(claimToPv.get(`a-${i}`) ?? '', performance.now());
+                await c.core.createNamespacedPod({
+                    namespace: 'default',
+                    body: { metadata: { name: `p-${i}` }, spec: { nodeName: `node-${i % nodes}`, containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: `a-${i}` } }] } },
+                });
+            });
+            const deadline = Date.now() + timeoutMs;
+            while (attachedAt.size < n && Date.now() < deadline) await sleep(100);
+            inf.stop();
+            await sleep(500);
+            const after = await apiWrites(cp);
+            const lat = [...attachedAt].map(([pvName, t]) => t - (created.get(pvName) ?? t0));
+            const span = Math.max(...attachedAt.values(), t0) - t0;
+            const cpu = procs.reduce((t, p) => t + procStats(p.child.pid).cpuSeconds, 0) - cpu0;
+            const rss = procs.reduce((t, p) => t + procStats(p.child.pid).peakRssBytes, 0);
+            return {
+                workload: 'attach-1k',
+                contender,
+                mode,
+                n,
+                opsPerSec: lat.length / (span / 1000),
+                p50Ms: percentile(lat, 50),
+                p99Ms: percentile(lat, 99),
+                writesPerOp: (after.writes - before.writes - n) / Math.max(1, lat.length),
+                conflictsPerOp: (after.conflicts - before.conflicts) / Math.max(1, lat.length),
+                cpuSeconds: cpu,
+                peakRssMiB: rss / 2 ** 20,
+                completed: lat.length,
+                note: lat.length < n ? `timeout: ${lat.length}/${n} attached` : undefined,
+            };
+        } finally {
+            for (const p of procs) await p.stop();
+        }
+    } finally {
+        await cp.stop();
+    }
+}
+
 async function runRestart(contender: ContenderName, mode: string, n: number): Promise<RunResult> {
     const { cp, c } = await freshCluster();
     const [qps, b] = MODES[mode]?.qps[contender] ?? [20, 30];
@@ -248,7 +327,7 @@ async function main(): Promise<void> {
     const results: RunResult[] = [];
     for (const w of workloads) {
         const n = values.n ? Number(values.n) : w === 'static-10k' || w === 'restart-10k' ? 10_000 : 1000;
-        const highOnly = w === 'restart-10k' || w === 'static-10k' || w === 'static-steady';
+        const highOnly = w === 'restart-10k' || w === 'static-10k' || w === 'static-steady' || w === 'attach-1k';
         for (const mode of highOnly ? modes.filter((m) => m === 'high').concat(modes.includes('high') ? [] : ['high']) : modes) {
             // Rounds apply to the equal-QPS comparison; the default-QPS mode runs once (it is
             // client-throttled by design and takes minutes per run).
@@ -260,6 +339,7 @@ async function main(): Promise<void> {
                     let res: RunResult | undefined;
                     if (w === 'dynamic-1k') res = await runDynamic(who, mode, n);
                     else if (w === 'restart-10k') res = await runRestart(who, mode, n);
+                    else if (w === 'attach-1k') res = await runAttach(who, mode, n);
                     else if (w === 'static-steady') res = await runStatic(who, mode, values.n ? n : 1000, values.n ? n : 3000);
                     else res = await runStatic(who, mode, n);
                     if (!res) {
