@@ -121,6 +121,35 @@ async function timeClaims(c: KubeClients, names: string[], create: (name: string
     return { lat, spanMs: last - t0 };
 }
 
+/**
+ * Runs the timed part of a workload and turns it into a RunResult: API writes and conflicts
+ * (minus the generator's own n creates), CPU and peak RSS of the contender's processes.
+ */
+async function measured(cp: ControlPlane, pids: () => (number | undefined)[], what: { workload: string; contender: ContenderName; mode: string; n: number; unit: string }, timed: () => Promise<{ lat: number[]; spanMs: number }>): Promise<RunResult> {
+    const before = await apiWrites(cp);
+    const cpu0 = pids().reduce<number>((t, p) => t + procStats(p).cpuSeconds, 0);
+    const { lat, spanMs } = await timed();
+    await sleep(500);
+    const after = await apiWrites(cp);
+    const st = pids().map((p) => procStats(p));
+    const { n } = what;
+    return {
+        workload: what.workload,
+        contender: what.contender,
+        mode: what.mode,
+        n,
+        opsPerSec: lat.length / (spanMs / 1000),
+        p50Ms: percentile(lat, 50),
+        p99Ms: percentile(lat, 99),
+        writesPerOp: (after.writes - before.writes - n) / Math.max(1, lat.length),
+        conflictsPerOp: (after.conflicts - before.conflicts) / Math.max(1, lat.length),
+        cpuSeconds: st.reduce((t, x) => t + x.cpuSeconds, 0) - cpu0,
+        peakRssMiB: st.reduce((t, x) => t + x.peakRssBytes, 0) / 2 ** 20,
+        completed: lat.length,
+        note: lat.length < n ? `timeout: ${lat.length}/${n} ${what.unit}` : undefined,
+    };
+}
+
 async function runStatic(contender: ContenderName, mode: string, n: number, steady = 0): Promise<RunResult> {
     const { cp, c } = await freshCluster();
     const [qps, b] = MODES[mode]?.qps[contender] ?? [20, 30];
@@ -137,28 +166,11 @@ async function runStatic(contender: ContenderName, mode: string, n: number, stea
         // Let PVs go Available before t0 (timed separately upstream; we only need a steady start).
         const avail = Date.now() + 120_000;
         while ((await c.core.listPersistentVolume()).items.filter((v) => v.status?.phase === 'Available').length < n && Date.now() < avail) await sleep(250);
-        const before = await apiWrites(cp);
-        const cpu0 = procStats(proc.child.pid).cpuSeconds;
         const names = Array.from({ length: n }, (_, i) => `c-${i}`);
-        const { lat, spanMs } = await timeClaims(c, names, (name) => c.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc(name) }));
-        await sleep(500);
-        const after = await apiWrites(cp);
-        const st = procStats(proc.child.pid);
-        return {
-            workload: steady ? 'static-steady' : `static-${n >= 1000 ? `${n / 1000}k` : n}`,
-            contender,
-            mode,
-            n,
-            opsPerSec: lat.length / (spanMs / 1000),
-            p50Ms: percentile(lat, 50),
-            p99Ms: percentile(lat, 99),
-            writesPerOp: (after.writes - before.writes - n) / Math.max(1, lat.length),
-            conflictsPerOp: (after.conflicts - before.conflicts) / Math.max(1, lat.length),
-            cpuSeconds: st.cpuSeconds - cpu0,
-            peakRssMiB: st.peakRssBytes / 2 ** 20,
-            completed: lat.length,
-            note: lat.length < n ? `timeout: ${lat.length}/${n} bound` : undefined,
-        };
+        const workload = steady ? 'static-steady' : `static-${n >= 1000 ? `${n / 1000}k` : n}`;
+        return await measured(cp, () => [proc.child.pid], { workload, contender, mode, n, unit: 'bound' }, () =>
+            timeClaims(c, names, (name) => c.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc(name) })),
+        );
     } finally {
         await proc.stop();
         await cp.stop();
@@ -173,28 +185,10 @@ async function runDynamic(contender: ContenderName, mode: string, n: number): Pr
     try {
         await warmUp(c, 'a');
         await c.storage.createStorageClass({ body: { metadata: { name: 'dir' }, provisioner: 'dir.csi.volume-controller-manager.io', volumeBindingMode: 'Immediate', reclaimPolicy: 'Delete' } });
-        const before = await apiWrites(cp);
-        const cpu0 = procStats(proc.child.pid).cpuSeconds;
         const names = Array.from({ length: n }, (_, i) => `d-${i}`);
-        const { lat, spanMs } = await timeClaims(c, names, (name) => c.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc(name, 'dir') }));
-        await sleep(500);
-        const after = await apiWrites(cp);
-        const st = procStats(proc.child.pid);
-        return {
-            workload: 'dynamic-1k',
-            contender,
-            mode,
-            n,
-            opsPerSec: lat.length / (spanMs / 1000),
-            p50Ms: percentile(lat, 50),
-            p99Ms: percentile(lat, 99),
-            writesPerOp: (after.writes - before.writes - n) / Math.max(1, lat.length),
-            conflictsPerOp: (after.conflicts - before.conflicts) / Math.max(1, lat.length),
-            cpuSeconds: st.cpuSeconds - cpu0,
-            peakRssMiB: st.peakRssBytes / 2 ** 20,
-            completed: lat.length,
-            note: lat.length < n ? `timeout: ${lat.length}/${n} bound` : undefined,
-        };
+        return await measured(cp, () => [proc.child.pid], { workload: 'dynamic-1k', contender, mode, n, unit: 'bound' }, () =>
+            timeClaims(c, names, (name) => c.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc(name, 'dir') })),
+        );
     } finally {
         await proc.stop();
         await cp.stop();
@@ -237,41 +231,21 @@ async function runAttach(contender: ContenderName, mode: string, n: number): Pro
             inf.start();
             await inf.waitForSync();
             const claimToPv = new Map((await c.core.listNamespacedPersistentVolumeClaim({ namespace: 'default' })).items.map((x) => [x.metadata?.name ?? '', x.spec?.volumeName ?? '']));
-            const before = await apiWrites(cp);
-            const cpu0 = procs.reduce((t, p) => t + procStats(p.child.pid).cpuSeconds, 0);
-            const created = new Map<string, number>();
-            const t0 = performance.now();
-            await burst(n, 32, async (i) => {
-                created.set(claimToPv.get(`a-${i}`) ?? '', performance.now());
-                await c.core.createNamespacedPod({
-                    namespace: 'default',
-                    body: { metadata: { name: `p-${i}` }, spec: { nodeName: `node-${i % nodes}`, containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: `a-${i}` } }] } },
+            return await measured(cp, () => procs.map((p) => p.child.pid), { workload: 'attach-1k', contender, mode, n, unit: 'attached' }, async () => {
+                const created = new Map<string, number>();
+                const t0 = performance.now();
+                await burst(n, 32, async (i) => {
+                    created.set(claimToPv.get(`a-${i}`) ?? '', performance.now());
+                    await c.core.createNamespacedPod({
+                        namespace: 'default',
+                        body: { metadata: { name: `p-${i}` }, spec: { nodeName: `node-${i % nodes}`, containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: `a-${i}` } }] } },
+                    });
                 });
+                const deadline = Date.now() + timeoutMs;
+                while (attachedAt.size < n && Date.now() < deadline) await sleep(100);
+                inf.stop();
+                return { lat: [...attachedAt].map(([pvName, t]) => t - (created.get(pvName) ?? t0)), spanMs: Math.max(...attachedAt.values(), t0) - t0 };
             });
-            const deadline = Date.now() + timeoutMs;
-            while (attachedAt.size < n && Date.now() < deadline) await sleep(100);
-            inf.stop();
-            await sleep(500);
-            const after = await apiWrites(cp);
-            const lat = [...attachedAt].map(([pvName, t]) => t - (created.get(pvName) ?? t0));
-            const span = Math.max(...attachedAt.values(), t0) - t0;
-            const cpu = procs.reduce((t, p) => t + procStats(p.child.pid).cpuSeconds, 0) - cpu0;
-            const rss = procs.reduce((t, p) => t + procStats(p.child.pid).peakRssBytes, 0);
-            return {
-                workload: 'attach-1k',
-                contender,
-                mode,
-                n,
-                opsPerSec: lat.length / (span / 1000),
-                p50Ms: percentile(lat, 50),
-                p99Ms: percentile(lat, 99),
-                writesPerOp: (after.writes - before.writes - n) / Math.max(1, lat.length),
-                conflictsPerOp: (after.conflicts - before.conflicts) / Math.max(1, lat.length),
-                cpuSeconds: cpu,
-                peakRssMiB: rss / 2 ** 20,
-                completed: lat.length,
-                note: lat.length < n ? `timeout: ${lat.length}/${n} attached` : undefined,
-            };
         } finally {
             for (const p of procs) await p.stop();
         }
