@@ -34,14 +34,6 @@ export function parseDuration(s: string): number {
     return total;
 }
 
-/** Formats milliseconds as a Go-style duration (`15s`, `2m0s`, `500ms`) for help text. */
-export function formatDuration(ms: number): string {
-    if (ms < 1000) return `${ms}ms`;
-    if (ms < 60_000) return `${ms / 1000}s`;
-    const m = Math.floor(ms / 60_000);
-    return `${m}m${(ms % 60_000) / 1000}s`;
-}
-
 /**
  * Resolves an upstream-style controller list (`*`, `name`, `-name`, comma separated) to the set
  * of enabled controllers, as kube-controller-manager's `--controllers` does.

@@ -9,7 +9,8 @@ import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
-import { AttachDetach, INDEX_NODE, INDEX_PV } from './reconcile.ts';
+import { POD_CLAIM_INDEX, VA_PV_INDEX, podClaimKeys, vaPersistentVolume } from '../../src/storage/indexers.ts';
+import { AttachDetach, INDEX_NODE } from './reconcile.ts';
 
 /** Event source component, as upstream. */
 export const COMPONENT = 'attachdetach-controller';
@@ -27,7 +28,8 @@ export function attachDetach(deps: ControllerDeps): Runnable {
     const attachments = inf.for(RESOURCES.volumeAttachments);
     pods.addIndexer(INDEX_NODE, (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
     attachments.addIndexer(INDEX_NODE, (a) => (a.spec?.nodeName ? [a.spec.nodeName] : []));
-    attachments.addIndexer(INDEX_PV, (a) => (a.spec?.source?.persistentVolumeName ? [a.spec.source.persistentVolumeName] : []));
+    pods.addIndexer(POD_CLAIM_INDEX, podClaimKeys);
+    attachments.addIndexer(VA_PV_INDEX, vaPersistentVolume);
     const forcedDetaches = new client.Counter({
         name: 'attachdetach_controller_forced_detaches',
         help: 'Number of times the A/D Controller performed a forced detach',
@@ -60,7 +62,7 @@ export function attachDetach(deps: ControllerDeps): Runnable {
             const vaNode = (a: V1VolumeAttachment) => a.spec?.nodeName && q.add(a.spec.nodeName);
             const nodesUsingClaim = (ns: string | undefined, claim: string | undefined) => {
                 if (!claim) return;
-                for (const p of pods.list()) if (p.metadata?.namespace === ns && p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim)) podNode(p);
+                for (const p of pods.byIndex(POD_CLAIM_INDEX, `${ns}/${claim}`)) podNode(p);
             };
             const all = () => {
                 for (const n of nodes.list()) q.add(keyOf(n));

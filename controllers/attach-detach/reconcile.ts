@@ -12,6 +12,7 @@ import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import type { ReconcileResult } from '../../src/runtime/result.ts';
+import { POD_CLAIM_INDEX, VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
 import {
     decideDetach,
@@ -25,9 +26,8 @@ import {
 } from './plan.ts';
 import type { DesiredVolume } from './plan.ts';
 
-/** Informer index names used here. */
+/** Informer index by spec.nodeName (pods and VolumeAttachments). */
 export const INDEX_NODE = 'nodeName';
-export const INDEX_PV = 'persistentVolumeName';
 
 export interface AdcState {
     core: CoreV1Api;
@@ -148,9 +148,8 @@ export class AttachDetach {
         if (!pvName) return;
         const ref = this.s.volumes.get(pvName)?.spec?.claimRef;
         if (!ref?.name) return;
-        for (const p of this.s.pods.list()) {
-            if (p.metadata?.namespace !== ref.namespace || !p.spec?.nodeName || p.spec.nodeName === except) continue;
-            if (p.spec.volumes?.some((v) => v.persistentVolumeClaim?.claimName === ref.name)) this.s.enqueueNode(p.spec.nodeName);
+        for (const p of this.s.pods.byIndex(POD_CLAIM_INDEX, `${ref.namespace}/${ref.name}`)) {
+            if (p.spec?.nodeName && p.spec.nodeName !== except) this.s.enqueueNode(p.spec.nodeName);
         }
     }
 
@@ -159,7 +158,7 @@ export class AttachDetach {
         const va = this.s.attachments.get(d.vaName);
         if (!va) {
             if (!isMultiAttachAllowed(d.pv)) {
-                const elsewhere = this.s.attachments.byIndex(INDEX_PV, d.pvName).filter((a) => a.spec?.nodeName !== nodeName);
+                const elsewhere = this.s.attachments.byIndex(VA_PV_INDEX, d.pvName).filter((a) => a.spec?.nodeName !== nodeName);
                 if (elsewhere.length > 0) {
                     const holders = elsewhere.map((a) => {
                         const other = a.spec?.nodeName ?? '';

@@ -8,6 +8,7 @@ import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
 import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { VA_PV_INDEX, vaPersistentVolume } from '../../src/storage/indexers.ts';
 import { Attacher } from './reconcile.ts';
 
 /** True when an update changed nothing but attach/detach errors (shouldEnqueueVAChange): our own error write must not retrigger. */
@@ -24,6 +25,7 @@ export function attacher(deps: ControllerDeps): Runnable {
     const log = deps.log.child({ controller: name });
     const attachments = deps.informers.for(RESOURCES.volumeAttachments);
     const volumes = deps.informers.for(RESOURCES.persistentVolumes);
+    attachments.addIndexer(VA_PV_INDEX, vaPersistentVolume);
     const a = new Attacher({
         core: deps.clients.core,
         storage: deps.clients.storage,

@@ -9,6 +9,7 @@ import { isNotFound } from '../../src/kube/errors.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
+import { VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './plan.ts';
 
 export interface AttacherState {
@@ -219,7 +220,7 @@ export class Attacher {
         for (const d of this.s.drivers.names()) {
             const fin = attacherFinalizer(d);
             if (!pv.metadata.finalizers?.includes(fin)) continue;
-            if (this.s.attachments.list().some((a) => a.spec?.source?.persistentVolumeName === name)) return;
+            if (this.s.attachments.byIndex(VA_PV_INDEX, name).length > 0) return;
             await updateFinalizer(pv, fin, false, { read: () => fresherFromCache(this.s.volumes, name, pv.metadata?.resourceVersion), patch: (body) => this.s.core.patchPersistentVolume({ name, body }) });
             log.info({ pv: name, driver: d }, 'Removed attacher finalizer from PV');
         }

@@ -8,6 +8,7 @@ import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
 import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { VA_PV_INDEX, vaPersistentVolume } from '../../src/storage/indexers.ts';
 import { registerProvisionerMetrics } from './metrics.ts';
 import { Provisioner } from './reconcile.ts';
 
@@ -18,6 +19,7 @@ export function provisioner(deps: ControllerDeps): Runnable {
     const claims = deps.informers.for(RESOURCES.persistentVolumeClaims);
     const volumes = deps.informers.for(RESOURCES.persistentVolumes);
     const attachments = deps.informers.for(RESOURCES.volumeAttachments);
+    attachments.addIndexer(VA_PV_INDEX, vaPersistentVolume);
     const recorders = new Map<string, EventRecorder>();
     const p = new Provisioner({
         core: deps.clients.core,

@@ -22,6 +22,7 @@ import {
     claimClass,
     claimRequest,
 } from '../../src/storage/helpers.ts';
+import { VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import {
     ANN_DELETION_SECRET_NAME,
     ANN_DELETION_SECRET_NAMESPACE,
@@ -323,7 +324,7 @@ export class Provisioner {
             return new Error(msg);
         };
         if (!driver.ready) throw fail(driver.lastError);
-        const va = this.s.attachments.list().find((a) => a.spec?.source?.persistentVolumeName === name);
+        const [va] = this.s.attachments.byIndex(VA_PV_INDEX, name);
         if (va) throw fail(`persistentvolume ${name} is still attached to node ${va.spec?.nodeName}`);
         // Re-read: never delete a backend volume on the strength of a stale cache.
         let live: V1PersistentVolume;

@@ -43,6 +43,13 @@ export interface BinderState {
     enqueueVolume(name: string): void;
 }
 
+/** True when applying a reclaim decision would write or emit something. */
+function changes(pv: V1PersistentVolume, d: VolumeDecision): boolean {
+    if (d.events.length > 0) return true;
+    if (d.action !== 'phase') return d.action !== 'none';
+    return d.phase !== pv.status?.phase || (d.message ?? '') !== (pv.status?.message ?? '');
+}
+
 /**
  * The PV binder's reconcilers. Keeps, besides the caches: the PVs promised to in-flight binds
  * (so parallel claim workers never pick the same PV), the last FailedBinding explanation per
@@ -310,9 +317,10 @@ export class Binder {
         const ref = pv.spec?.claimRef;
         if (!ref?.name) return undefined;
         const key = `${ref.namespace ?? ''}/${ref.name}`;
-        const cached = this.s.claims.get(key);
-        if (cached && cached.metadata?.uid === ref.uid && !live) return cached;
-        if (!live) return cached?.metadata?.uid === ref.uid ? cached : undefined;
+        if (!live) {
+            const cached = this.s.claims.get(key);
+            return cached?.metadata?.uid === ref.uid ? cached : undefined;
+        }
         try {
             const c = await this.s.core.readNamespacedPersistentVolumeClaim({ name: ref.name, namespace: ref.namespace ?? '' });
             return c.metadata?.uid === ref.uid ? c : undefined;
@@ -329,8 +337,11 @@ export class Binder {
         const log2 = log.child({ pv: name });
         let claim = await this.claimFor(pv, false);
         let decision = decideVolume(pv, claim);
-        if (!claim && pv.spec?.claimRef?.uid && (decision.action === 'phase' || decision.action === 'reclaim')) {
-            // Never release or reclaim on the strength of the cache alone (kubernetes#83177): re-read both.
+        const acts = decision.action === 'phase' || (decision.action === 'reclaim' && changes(pv, this.reclaimDecision(pv)));
+        if (!claim && pv.spec?.claimRef?.uid && acts) {
+            // Never release or reclaim on the strength of the cache alone (kubernetes#83177): re-read
+            // both. A reclaim that would do nothing (Retain, external deleter) needs no re-read, so a
+            // resync of many Released PVs costs no API reads.
             try {
                 pv = await this.s.core.readPersistentVolume({ name });
             } catch (err) {
@@ -375,11 +386,16 @@ export class Binder {
         }
     }
 
-    private async reclaim(pv: V1PersistentVolume, log: Logger): Promise<void> {
+    /** decideReclaim with the pods and claim cache it needs. */
+    private reclaimDecision(pv: V1PersistentVolume): VolumeDecision {
         const ref = pv.spec?.claimRef;
         const pods = ref ? this.s.pods.byIndex(POD_CLAIM_INDEX, `${ref.namespace}/${ref.name}`) : [];
         const claimCached = !!(ref && this.s.claims.get(`${ref.namespace}/${ref.name}`));
-        const d = decideReclaim(pv, pods, claimCached);
+        return decideReclaim(pv, pods, claimCached);
+    }
+
+    private async reclaim(pv: V1PersistentVolume, log: Logger): Promise<void> {
+        const d = this.reclaimDecision(pv);
         if (d.action === 'phase') log.warn({ phase: d.phase, message: d.message }, 'Volume reclaim failed');
         await this.applyVolume(pv, undefined, d, log);
     }

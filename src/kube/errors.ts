@@ -52,17 +52,6 @@ export function isAlreadyExists(err: unknown): boolean {
     return s.code === 409 && s.reason === 'AlreadyExists';
 }
 
-/** HTTP 422 (Invalid) or 400 (BadRequest): retrying the same write cannot succeed. */
-export function isInvalid(err: unknown): boolean {
-    const c = toStatus(err).code;
-    return c === 422 || c === 400;
-}
-
-/** HTTP 403: RBAC denied the request. */
-export function isForbidden(err: unknown): boolean {
-    return toStatus(err).code === 403;
-}
-
 /** A log-safe description of an error: code, reason and message only (never request bodies or headers). */
 export function describeError(err: unknown): ApiStatus & { name: string } {
     const s = toStatus(err);

@@ -30,7 +30,6 @@ interface Logged {
     name: string;
     namespace: string;
     count: number;
-    first: Date;
 }
 
 /** The ObjectReference an Event's involvedObject gets for obj. */
@@ -155,7 +154,7 @@ export class EventBroadcaster {
                 reportingInstance: this.host,
             };
             await this.api.createNamespacedEvent({ namespace, body });
-            this.logged.set(key, { name, namespace, count: 1, first: now });
+            this.logged.set(key, { name, namespace, count: 1 });
         } catch (err) {
             this.metrics?.eventsDropped.inc({ reason: 'write_error' });
             this.log.warn({ err: describeError(err), reason, object: `${ref.kind}/${ref.namespace ?? ''}/${ref.name}` }, 'Could not write event');

@@ -55,13 +55,6 @@ export class WorkQueue<K = string> {
         return this.processing.size;
     }
 
-    /** Milliseconds the longest-running key has been processed (0 when idle). */
-    longestRunningMs(): number {
-        let oldest = Infinity;
-        for (const t of this.startedAt.values()) oldest = Math.min(oldest, t);
-        return oldest === Infinity ? 0 : this.clock.now() - oldest;
-    }
-
     /** True once shutDown() was called. */
     isShuttingDown(): boolean {
         return this.shuttingDown;

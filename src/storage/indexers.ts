@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1VolumeAttachment } from '@kubernetes/client-node';
 
 /** Name of the pod index by claim key, shared by every controller that asks "which pods use this claim?". */
 export const POD_CLAIM_INDEX = 'claim';
@@ -16,4 +16,13 @@ export function podClaimKeys(pod: V1Pod): string[] {
         else if (v.ephemeral) out.push(`${ns}/${pod.metadata?.name}-${v.name}`);
     }
     return out;
+}
+
+/** Name of the VolumeAttachment index by `spec.source.persistentVolumeName`, shared by every controller that asks "is this PV attached?". */
+export const VA_PV_INDEX = 'persistentVolumeName';
+
+/** Index function: the PV a VolumeAttachment attaches, if any. */
+export function vaPersistentVolume(va: V1VolumeAttachment): string[] {
+    const pv = va.spec?.source?.persistentVolumeName;
+    return pv ? [pv] : [];
 }

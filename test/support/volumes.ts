@@ -86,21 +86,11 @@ export class Volumes {
     pvc(name: string) {
         return this.c.core.readNamespacedPersistentVolumeClaim({ name, namespace: this.ns });
     }
-    async pvExists(name: string): Promise<boolean> {
-        try {
-            await this.pv(name);
-            return true;
-        } catch {
-            return false;
-        }
+    pvExists(name: string): Promise<boolean> {
+        return this.pv(name).then(() => true, () => false);
     }
-    async pvcExists(name: string): Promise<boolean> {
-        try {
-            await this.pvc(name);
-            return true;
-        } catch {
-            return false;
-        }
+    pvcExists(name: string): Promise<boolean> {
+        return this.pvc(name).then(() => true, () => false);
     }
     async waitClaimPhase(name: string, phase: string, timeoutMs = 20_000): Promise<V1PersistentVolumeClaim> {
         return eventually(`claim ${name} ${phase}`, async () => {
