@@ -1,6 +1,7 @@
-// `npm run cluster -- start|stop|status --dir DIR [--scheduler]`: a real local control plane
-// (etcd + kube-apiserver [+ kube-scheduler]) built by `npm run testbin`. `start` leaves it
-// running in the background and prints the kubeconfig path; `stop` shuts it down.
+// `npm run cluster -- start|stop|status --dir DIR [--scheduler] [--no-crds]`: a real local control
+// plane (etcd + kube-apiserver [+ kube-scheduler]) built by `npm run testbin`, with the snapshot
+// CRDs of crds/ installed unless --no-crds. `start` leaves it running in the background and
+// prints the kubeconfig path; `stop` shuts it down.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,11 +10,12 @@ import { ensureTestbin } from './lib/testbin.ts';
 
 const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { dir: { type: 'string' }, scheduler: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    allowNegative: true,
+    options: { dir: { type: 'string' }, scheduler: { type: 'boolean', default: false }, crds: { type: 'boolean', default: true }, help: { type: 'boolean', short: 'h' } },
 });
 const cmd = positionals[0];
 if (values.help || !cmd || !['start', 'stop', 'status'].includes(cmd) || !values.dir) {
-    console.error('usage: npm run cluster -- start|stop|status --dir DIR [--scheduler]');
+    console.error('usage: npm run cluster -- start|stop|status --dir DIR [--scheduler] [--no-crds]');
     process.exit(values.help ? 0 : 2);
 }
 const dir = path.resolve(values.dir);
@@ -24,7 +26,7 @@ if (cmd === 'start') {
         process.exit(1);
     }
     ensureTestbin(values.scheduler ? ['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl'] : ['etcd', 'kube-apiserver', 'kubectl']);
-    const cp = new ControlPlane({ dir, scheduler: values.scheduler, detached: true });
+    const cp = new ControlPlane({ dir, scheduler: values.scheduler, detached: true, crds: values.crds });
     try {
         await cp.start();
     } catch (e) {
@@ -34,6 +36,7 @@ if (cmd === 'start') {
     }
     console.log(`control plane up at ${cp.server}`);
     console.log(`kubeconfig: ${cp.kubeconfig}`);
+    if (values.crds) console.log('CRDs from crds/ installed (snapshot.storage.k8s.io)');
     console.log(`try: kubectl --kubeconfig ${cp.kubeconfig} get --raw /readyz`);
     process.exit(0);
 } else if (cmd === 'stop') {

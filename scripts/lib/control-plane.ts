@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import { applyCrds, crdFiles, readCrds } from './crds.ts';
 import { testbinPath } from './testbin.ts';
 
 /** Options for a local control plane. */
@@ -19,6 +20,8 @@ export interface ControlPlaneOptions {
     apiServerArgs?: string[];
     /** Write an audit log (Metadata level, JSON lines) to `<dir>/audit.log`. */
     audit?: boolean;
+    /** Install the CRDs in `crds/` (the snapshot API) once the API server is ready, and wait until they are served. */
+    crds?: boolean;
 }
 
 /** What `state.json` in the directory records, so `stop --dir` can find the processes. */
@@ -89,6 +92,7 @@ export class ControlPlane {
         this.writeKeys();
         await this.startEtcd();
         await this.startApiServer();
+        if (this.opts.crds) await applyCrds({ server: this.server, ca: this.ca, token: this.token }, readCrds(crdFiles()));
         if (this.opts.scheduler) await this.startScheduler();
         this.saveState();
     }

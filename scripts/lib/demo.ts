@@ -51,8 +51,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     step('Kubernetes binaries (built once into .cache/testbin, reused afterwards)');
     ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl']);
-    step(`Local control plane: etcd, kube-apiserver, kube-scheduler (in ${o.dir})`);
-    const cp = await startControlPlane({ dir: o.dir, scheduler: true, audit: o.audit });
+    step(`Local control plane: etcd, kube-apiserver, kube-scheduler, snapshot CRDs (in ${o.dir})`);
+    const cp = await startControlPlane({ dir: o.dir, scheduler: true, audit: o.audit, crds: true });
     const clients = makeClients(loadKubeConfig(cp.kubeconfig), { qps: 0, burst: 1 });
     const objects = KubernetesObjectApi.makeApiClient(clients.kc);
     say(`  API server ${cp.server}`);
