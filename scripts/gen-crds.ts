@@ -1,11 +1,12 @@
 // `node scripts/gen-crds.ts [--check]`: writes the snapshot.storage.k8s.io CRDs built from
-// scripts/lib/snapshot-api.ts to crds/*.yaml.
+// scripts/lib/snapshot-api.ts to crds/*.yaml and to the Helm chart's templates/crds.yaml.
 // With --check it writes nothing and exits 1 when a committed file differs from the output
 // (test/unit/crds.test.ts runs the same comparison).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCrd, crdFileName, toYaml } from './lib/crd-schema.ts';
+import type { CrdObject } from './lib/crd-schema.ts';
 import { SNAPSHOT_KINDS } from './lib/snapshot-api.ts';
 import { REPO_ROOT } from './lib/testbin.ts';
 
@@ -14,11 +15,41 @@ const HEADER = [
     '# `node scripts/gen-crds.ts`. The snapshot.storage.k8s.io API of kubernetes-csi/external-snapshotter.',
 ];
 
+/** Path (relative to the repository root) of the chart template holding the CRDs. */
+export const CHART_CRDS_TEMPLATE = 'charts/volume-controller-manager/templates/crds.yaml';
+
+/**
+ * The chart's CRD template: the same CRDs, rendered only when `crds.install` is true, labelled
+ * like the chart's other objects and annotated `helm.sh/resource-policy: keep` so that
+ * `helm uninstall` (or an upgrade that stops rendering them) leaves them, and every snapshot
+ * in the cluster, in place.
+ */
+function chartTemplate(crds: CrdObject[]): string {
+    const docs = crds.map((c) => {
+        const head = toYaml({ apiVersion: c.apiVersion, kind: c.kind, metadata: { name: c.metadata.name, annotations: { ...c.metadata.annotations, 'helm.sh/resource-policy': 'keep' } } });
+        const labels = '  labels:\n    {{- include "vcm.labels" . | nindent 4 }}\n';
+        return `---\n${head}${labels}${toYaml({ spec: c.spec })}`;
+    });
+    const text = [
+        '{{- /*',
+        ...HEADER.map((l) => l.replace(/^# /, '')),
+        'Installed when crds.install is true; kept on uninstall (see the chart README).',
+        '*/ -}}',
+        '{{- if .Values.crds.install }}',
+        ...docs.map((d) => d.trimEnd()),
+        '{{- end }}',
+        '',
+    ].join('\n');
+    if (crds.some((c) => toYaml(c).includes('{{'))) throw new Error('a CRD text contains "{{", which Helm would read as a template action');
+    return text;
+}
+
 /** Every generated file: repository-relative path → content. */
 export function generatedFiles(): Map<string, string> {
     const files = new Map<string, string>();
     const crds = SNAPSHOT_KINDS.map(buildCrd);
     SNAPSHOT_KINDS.forEach((k, i) => files.set(path.posix.join('crds', crdFileName(k)), `${HEADER.join('\n')}\n---\n${toYaml(crds[i])}`));
+    files.set(CHART_CRDS_TEMPLATE, chartTemplate(crds));
     return files;
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { load } from 'js-yaml';
-import { generatedFiles, staleFiles } from '../../scripts/gen-crds.ts';
+import { CHART_CRDS_TEMPLATE, generatedFiles, staleFiles } from '../../scripts/gen-crds.ts';
 import { REPO_ROOT } from '../../scripts/lib/testbin.ts';
 import { extractPeer } from '../support/peers.ts';
 import type { PeerTree } from '../support/peers.ts';
@@ -58,10 +58,20 @@ function structure(crd: Json): Json {
 const readYaml = (file: string) => load(fs.readFileSync(file, 'utf8')) as Json;
 
 describe('crds/ (generated snapshot API)', () => {
-    it('committed crds/*.yaml are exactly the generator output', () => {
+    it('committed crds/*.yaml and the chart template are exactly the generator output', () => {
         assert.deepEqual(staleFiles(), [], 'run: node scripts/gen-crds.ts');
         const names = fs.readdirSync(path.join(REPO_ROOT, 'crds')).sort();
         assert.deepEqual(names, [...generatedFiles().keys()].filter((f) => f.startsWith('crds/')).map((f) => path.basename(f)).sort(), 'no stray files in crds/');
+    });
+
+    it('the chart template holds the same CRDs, behind crds.install', () => {
+        const text = generatedFiles().get(CHART_CRDS_TEMPLATE) ?? '';
+        assert.match(text, /^\{\{- if \.Values\.crds\.install \}\}$/m);
+        assert.equal(text.match(/helm\.sh\/resource-policy: keep/g)?.length, 3);
+        for (const f of fs.readdirSync(path.join(REPO_ROOT, 'crds'))) {
+            const spec = fs.readFileSync(path.join(REPO_ROOT, 'crds', f), 'utf8').split(/^spec:$/m)[1] ?? '';
+            assert.ok(spec.length > 100 && text.includes(spec.trimEnd()), `${f}: spec appears verbatim in the chart template`);
+        }
     });
 
     describe('equal to upstream apart from descriptions', () => {
