@@ -31,10 +31,18 @@ export interface InformerOptions {
 /**
  * Turns a raw watch object (JSON, string timestamps) into the client-node model shape that
  * list calls return (Date timestamps), with kind and apiVersion set; list items get kind and
- * apiVersion too. Every object in our caches has this one shape.
+ * apiVersion too. Every object in our caches has this one shape. A custom resource (no
+ * `def.model`) arrives as plain JSON from list and watch alike: only its metadata is turned into
+ * the V1ObjectMeta shape (Date timestamps), in place; spec and status stay as the API sent them.
  */
 export function normalize<T extends KubernetesObject>(def: ResourceDef<T>, raw: unknown, fromWatch: boolean): T {
-    const obj = (fromWatch ? ObjectSerializer.deserialize(raw, def.model, '') : raw) as T;
+    let obj: T;
+    if (def.model) {
+        obj = (fromWatch ? ObjectSerializer.deserialize(raw, def.model, '') : raw) as T;
+    } else {
+        obj = raw as T;
+        if (obj.metadata) obj.metadata = ObjectSerializer.deserialize(obj.metadata, 'V1ObjectMeta', '');
+    }
     obj.kind = def.kind;
     obj.apiVersion = def.apiVersion;
     // No controller reads managedFields, and they are often the largest part of an object:

@@ -11,10 +11,13 @@ import type {
     V1VolumeAttachment,
 } from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
+import { SNAPSHOT_GROUP, SNAPSHOT_VERSION } from './snapshot-types.ts';
+import type { VolumeSnapshot, VolumeSnapshotClass, VolumeSnapshotContent } from './snapshot-types.ts';
 
 /**
  * How to list and watch one resource type, and which client-node model its objects
  * deserialize to (so watch objects get the same shape as list objects: Date timestamps).
+ * Custom resources have no model (see customResource).
  */
 export interface ResourceDef<T extends KubernetesObject> {
     /** Plural resource name, used in logs and metrics (e.g. `persistentvolumes`). */
@@ -23,8 +26,11 @@ export interface ResourceDef<T extends KubernetesObject> {
     kind: string;
     /** Collection path for the watch (all namespaces). */
     path: string;
-    /** client-node model name for ObjectSerializer (e.g. `V1PersistentVolume`). */
-    model: string;
+    /**
+     * client-node model name for ObjectSerializer (e.g. `V1PersistentVolume`). Absent for a
+     * custom resource: its objects stay plain JSON, apart from metadata (informer.ts normalize).
+     */
+    model?: string;
     namespaced: boolean;
     /** Lists every object (all namespaces) with the typed, rate-limited client. */
     list(c: KubeClients): Promise<KubernetesListObject<T>>;
@@ -32,6 +38,25 @@ export interface ResourceDef<T extends KubernetesObject> {
 
 function def<T extends KubernetesObject>(d: ResourceDef<T>): ResourceDef<T> {
     return d;
+}
+
+/**
+ * The ResourceDef of a custom resource, listed through CustomObjectsApi (all namespaces for a
+ * namespaced one) and watched at `/apis/<group>/<version>/<plural>`.
+ */
+export function customResource<T extends KubernetesObject>(d: { group: string; version: string; plural: string; kind: string; namespaced: boolean }): ResourceDef<T> {
+    const { group, version, plural } = d;
+    return {
+        resource: plural,
+        apiVersion: `${group}/${version}`,
+        kind: d.kind,
+        path: `/apis/${group}/${version}/${plural}`,
+        namespaced: d.namespaced,
+        list: (c) =>
+            (d.namespaced
+                ? c.custom.listCustomObjectForAllNamespaces({ group, version, resourcePlural: plural })
+                : c.custom.listClusterCustomObject({ group, version, plural })) as Promise<KubernetesListObject<T>>,
+    };
 }
 
 /** The resource types the volume controllers watch. */
@@ -67,6 +92,14 @@ export const RESOURCES = {
     volumeAttachments: def<V1VolumeAttachment>({
         resource: 'volumeattachments', apiVersion: 'storage.k8s.io/v1', kind: 'VolumeAttachment', path: '/apis/storage.k8s.io/v1/volumeattachments',
         model: 'V1VolumeAttachment', namespaced: false, list: (c) => c.storage.listVolumeAttachment(),
+    }),
+    /** snapshot.storage.k8s.io (crds/): installed with the chart, not built into Kubernetes. */
+    volumeSnapshots: customResource<VolumeSnapshot>({ group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural: 'volumesnapshots', kind: 'VolumeSnapshot', namespaced: true }),
+    volumeSnapshotContents: customResource<VolumeSnapshotContent>({
+        group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural: 'volumesnapshotcontents', kind: 'VolumeSnapshotContent', namespaced: false,
+    }),
+    volumeSnapshotClasses: customResource<VolumeSnapshotClass>({
+        group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural: 'volumesnapshotclasses', kind: 'VolumeSnapshotClass', namespaced: false,
     }),
 } as const;
 
