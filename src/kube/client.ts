@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import {
     CoordinationV1Api,
     CoreV1Api,
+    CustomObjectsApi,
     IsomorphicFetchHttpLibrary,
     KubeConfig,
     PatchStrategy,
@@ -66,6 +67,8 @@ export interface KubeClients {
     core: CoreV1Api;
     storage: StorageV1Api;
     coordination: CoordinationV1Api;
+    /** Generic access to custom resources (e.g. snapshot.storage.k8s.io, whose CRDs may be absent). */
+    custom: CustomObjectsApi;
     watch: Watch;
     /** The token bucket every API request waits on. */
     limiter: TokenBucket;
@@ -127,6 +130,7 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
         core: make(CoreV1Api),
         storage: make(StorageV1Api),
         coordination: make(CoordinationV1Api),
+        custom: make(CustomObjectsApi),
         watch: new Watch(kc),
         limiter,
     };
