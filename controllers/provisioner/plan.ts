@@ -1,10 +1,10 @@
 // Pure pieces of the external-provisioner: names, CreateVolume request, secrets, topology, the
-// PV object. No I/O. Mirrors kubernetes-csi/external-provisioner pkg/controller (controller.go,
-// topology.go) and csi-lib-utils accessmodes.
+// PV object, data sources (restore and clone). No I/O. Mirrors kubernetes-csi/external-provisioner
+// pkg/controller (controller.go, topology.go) and csi-lib-utils accessmodes.
 import type { V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1TopologySelectorTerm } from '@kubernetes/client-node';
-import type { AccessModeName, Topology, TopologyRequirement, Volume, VolumeCapability } from '../../src/csi/types.ts';
+import type { AccessModeName, ControllerCapabilityName, PluginCapabilityName, Topology, TopologyRequirement, Volume, VolumeCapability, VolumeContentSource } from '../../src/csi/types.ts';
 import { ANN_DYNAMICALLY_PROVISIONED, FINALIZER_EXTERNAL_PROVISIONER, claimClass, volumeModeOf } from '../../src/storage/helpers.ts';
-import { formatBytes } from '../../src/storage/quantity.ts';
+import { formatBytes, tryParseQuantity } from '../../src/storage/quantity.ts';
 
 /** PV annotations recording the provisioner secret for deletion. */
 export const ANN_DELETION_SECRET_NAME = 'volume.kubernetes.io/provisioner-deletion-secret-name';
@@ -316,4 +316,262 @@ export function buildPV(i: PVInputs): V1PersistentVolume {
                 : {}),
         },
     };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data sources: which claims we may provision from a VolumeSnapshot (restore) or another claim
+// (clone), and the CreateVolume content source for them. external-provisioner controller.go
+// dataSource, prepareProvision, checkDriverCapabilities, getPVCSource, getSnapshotSource.
+// A claim with a data source is never provisioned without its content source: every path here
+// either yields the content source or throws.
+
+/** The API group of VolumeSnapshot / VolumeSnapshotContent. */
+export const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
+/** The VolumeSnapshot API version we read. */
+export const SNAPSHOT_VERSION = 'v1';
+/** On a claim that is the source of a clone still in progress (external-provisioner pvcCloneFinalizer). */
+export const FINALIZER_CLONE_PROTECTION = 'provisioner.storage.kubernetes.io/cloning-protection';
+/** On a VolumeSnapshot a restore is using (external-provisioner snapshotSourceProtectionFinalizer); we do not set it yet, but honour it. */
+export const FINALIZER_SNAPSHOT_AS_SOURCE = 'provisioner.storage.kubernetes.io/volumesnapshot-as-source-protection';
+/** VolumeSnapshotContent annotation allowing a restore into another volume mode. */
+export const ANN_ALLOW_VOLUME_MODE_CHANGE = 'snapshot.storage.kubernetes.io/allow-volume-mode-change';
+/** Message of the Normal `Provisioning` event for a data source an external populator handles. */
+export const POPULATOR_EVENT = 'Assuming an external populator will provision the volume';
+
+/**
+ * Not ours to provision (upstream controller.IgnoredError): no ProvisioningFailed event and no
+ * retry; the claim is looked at again when it changes.
+ */
+export class ProvisionIgnored extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = 'ProvisionIgnored';
+    }
+}
+
+/** A claim's data source, normalised from `dataSource` or `dataSourceRef` (apiGroup '' = core). */
+export interface DataSource {
+    kind: string;
+    name: string;
+    apiGroup: string;
+    namespace: string;
+}
+
+/** What a data source asks of the provisioner: restore, clone, or nothing (an external populator's). */
+export type SourceType = 'snapshot' | 'clone' | 'populator';
+
+const describeRef = (r: { kind?: string; name?: string; apiGroup?: string }) => `${r.apiGroup ? `${r.apiGroup}/` : ''}${r.kind ?? ''} ${JSON.stringify(r.name ?? '')}`;
+
+/**
+ * The claim's data source (controller.go dataSource): `dataSource` when set, else `dataSourceRef`
+ * (in the claim's namespace). Undefined when it has neither.
+ * @throws ProvisionError for a cross-namespace `dataSourceRef` (the CrossNamespaceVolumeDataSource
+ * gate is off upstream by default; upstream's message) and, beyond upstream, for `dataSource` and
+ * `dataSourceRef` naming different objects (the API server rejects that, but a claim written
+ * before it validated, or a lenient server, must not be provisioned from the wrong one).
+ */
+export function claimDataSource(claim: V1PersistentVolumeClaim): DataSource | undefined {
+    const ds = claim.spec?.dataSource;
+    const ref = claim.spec?.dataSourceRef;
+    const namespace = claim.metadata?.namespace ?? '';
+    if (ref?.namespace) throw new ProvisionError('dataSourceRef namespace specified but the CrossNamespaceVolumeDataSource feature is disabled', { final: true });
+    if (ds && ref && (ds.kind !== ref.kind || ds.name !== ref.name || (ds.apiGroup ?? '') !== (ref.apiGroup ?? '')))
+        throw new ProvisionError(`dataSource (${describeRef(ds)}) and dataSourceRef (${describeRef(ref)}) name different objects`, { final: true });
+    const src = ds ?? ref;
+    if (!src) return undefined;
+    return { kind: src.kind ?? '', name: src.name ?? '', apiGroup: src.apiGroup ?? '', namespace };
+}
+
+/**
+ * What the data source asks for (prepareProvision's switch on the kind).
+ * A `PersistentVolumeClaim` in a non-core API group is someone else's resource: we treat it as
+ * a populator's (upstream would clone the core claim of that name).
+ * @throws ProvisionError for an empty name (`the PVC source not found for PVC <claim>`) and for a
+ * `VolumeSnapshot` outside snapshot.storage.k8s.io
+ */
+export function sourceType(ds: DataSource, claimName: string): SourceType {
+    if (!ds.name) throw new ProvisionError(`the PVC source not found for PVC ${claimName}`, { final: true });
+    if (ds.kind === 'VolumeSnapshot') {
+        if (ds.apiGroup !== SNAPSHOT_GROUP) throw new ProvisionError(`the PVC source does not belong to the right APIGroup. Expected ${SNAPSHOT_GROUP}, Got ${ds.apiGroup}`, { final: true });
+        return 'snapshot';
+    }
+    if (ds.kind === 'PersistentVolumeClaim' && ds.apiGroup === '') return 'clone';
+    return 'populator';
+}
+
+/** The IgnoredError reason for a populator's data source (upstream wording). */
+export function populatorReason(ds: DataSource): string {
+    return `data source (${ds.kind}) is not handled by the provisioner, assuming an external populator will provision it`;
+}
+
+/**
+ * checkDriverCapabilities: dynamic provisioning needs CONTROLLER_SERVICE and
+ * CREATE_DELETE_VOLUME; a restore needs CREATE_DELETE_SNAPSHOT, a clone CLONE_VOLUME.
+ * @throws ProvisionError with upstream's messages
+ */
+export function checkDriverCapabilities(plugin: readonly PluginCapabilityName[], controller: readonly ControllerCapabilityName[], source: SourceType | undefined): void {
+    if (!plugin.includes('CONTROLLER_SERVICE')) throw new ProvisionError('CSI driver does not support dynamic provisioning: plugin CONTROLLER_SERVICE capability is not reported', { final: true });
+    if (!controller.includes('CREATE_DELETE_VOLUME'))
+        throw new ProvisionError('CSI driver does not support dynamic provisioning: controller CREATE_DELETE_VOLUME capability is not reported', { final: true });
+    if (source === 'snapshot' && !controller.includes('CREATE_DELETE_SNAPSHOT'))
+        throw new ProvisionError('CSI driver does not support snapshot restore: controller CREATE_DELETE_SNAPSHOT capability is not reported', { final: true });
+    if (source === 'clone' && !controller.includes('CLONE_VOLUME'))
+        throw new ProvisionError('CSI driver does not support clone operations: controller CLONE_VOLUME capability is not reported', { final: true });
+}
+
+/** `ns/name` of the claim this claim clones (a same-namespace core PersistentVolumeClaim data source), else undefined. Never throws. */
+export function cloneSourceKey(claim: V1PersistentVolumeClaim): string | undefined {
+    try {
+        const ds = claimDataSource(claim);
+        return ds && ds.name && sourceType(ds, '') === 'clone' ? `${ds.namespace}/${ds.name}` : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** prepareProvision's wrapping of every content-source error. */
+function handleError(ds: DataSource, msg: string): ProvisionError {
+    return new ProvisionError(`error getting handle for DataSource Type ${ds.kind} by Name ${ds.name}: ${msg}`);
+}
+
+/** What the clone check reads: the source claim (informer cache) and its PV (live GET). */
+export interface CloneInputs {
+    /** The source claim, or undefined when it does not exist. */
+    source: V1PersistentVolumeClaim | undefined;
+    /** The source claim's PV, or undefined when it could not be read. */
+    volume: V1PersistentVolume | undefined;
+    /** The claim already carries our in-flight record: a CreateVolume may have run. */
+    inFlight: boolean;
+}
+
+/**
+ * The content source for cloning `ds` into `claim` (getPVCSource, in its order): the source
+ * claim must exist, be Bound and not being deleted, both claims must name a class, the request
+ * must be at least the source's, and its PV must be a Bound CSI volume of the class's driver
+ * bound to that very claim, of the same volume mode.
+ * Beyond upstream: a source being deleted is accepted while this claim is in flight and the
+ * source still carries our cloning-protection finalizer, so a CreateVolume that may have run can
+ * be finished or undone with the same request (the finalizer keeps the source and its PV).
+ * @returns `{ volume: { volume_id: <source PV volumeHandle> } }`
+ * @throws ProvisionError `error getting handle for DataSource Type PersistentVolumeClaim by Name <name>: <upstream reason>`
+ */
+export function cloneContentSource(claim: V1PersistentVolumeClaim, sc: V1StorageClass, ds: DataSource, i: CloneInputs): VolumeContentSource {
+    const fail = (msg: string) => handleError(ds, msg);
+    const src = i.source;
+    if (!src) throw fail(`error getting PVC ${ds.name} (namespace ${JSON.stringify(claim.metadata?.namespace ?? '')}) from api server: persistentvolumeclaim ${JSON.stringify(ds.name)} not found`);
+    if (src.status?.phase !== 'Bound') throw fail(`the PVC DataSource ${ds.name} must have a status of Bound.  Got ${JSON.stringify(src.status ?? {})}`);
+    if (src.metadata?.deletionTimestamp && !(i.inFlight && src.metadata.finalizers?.includes(FINALIZER_CLONE_PROTECTION)))
+        throw fail(`the PVC DataSource ${ds.name} is currently being deleted`);
+    if (src.spec?.storageClassName == null) throw fail(`the source PVC (${src.metadata?.name}) storageclass cannot be empty`);
+    if (claim.spec?.storageClassName == null) throw fail(`the requested PVC (${claim.metadata?.name}) storageclass cannot be empty`);
+    const requested = tryParseQuantity(claim.spec?.resources?.requests?.storage) ?? 0n;
+    const srcSize = tryParseQuantity(src.spec?.resources?.requests?.storage) ?? 0n;
+    if (requested < srcSize) throw fail(`error, new PVC request must be greater than or equal in size to the specified PVC data source, requested ${requested} but source is ${srcSize}`);
+    if (!src.spec?.volumeName) throw fail(`volume name is empty in source PVC ${src.metadata?.name}`);
+    const pv = i.volume;
+    const ref = pv?.spec?.claimRef;
+    const invalid =
+        !pv ||
+        pv.metadata?.name !== src.spec.volumeName ||
+        !pv.spec?.csi ||
+        pv.spec.csi.driver !== sc.provisioner ||
+        !ref ||
+        ref.uid !== src.metadata?.uid ||
+        ref.namespace !== src.metadata?.namespace ||
+        ref.name !== src.metadata?.name ||
+        pv.status?.phase !== 'Bound';
+    if (invalid || !pv.spec?.csi) throw fail('claim in dataSource not bound or invalid');
+    const wanted = volumeModeOf(claim);
+    const have = volumeModeOf(pv);
+    if (wanted !== have) throw fail(`the source PVC and destination PVCs must have the same volume mode for cloning.  Source is ${have}, but new PVC requested ${wanted}`);
+    return { volume: { volume_id: pv.spec.csi.volumeHandle } };
+}
+
+/** The parts of a snapshot.storage.k8s.io/v1 VolumeSnapshot we read (plain JSON from the API). */
+export interface VolumeSnapshot {
+    metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: string | Date; finalizers?: string[] };
+    status?: { boundVolumeSnapshotContentName?: string; readyToUse?: boolean; restoreSize?: string; error?: { message?: string } };
+}
+
+/** The parts of a snapshot.storage.k8s.io/v1 VolumeSnapshotContent we read. */
+export interface VolumeSnapshotContent {
+    metadata?: { name?: string; annotations?: Record<string, string> };
+    spec?: { driver?: string; sourceVolumeMode?: string; volumeSnapshotRef?: { name?: string; namespace?: string; uid?: string } };
+    status?: { snapshotHandle?: string; readyToUse?: boolean };
+}
+
+/** What the restore check reads, live from the API. */
+export interface SnapshotInputs {
+    /** The VolumeSnapshot, or the reason it could not be read (`snapshotError`). */
+    snapshot?: VolumeSnapshot;
+    snapshotError?: string;
+    /** Its bound VolumeSnapshotContent, or the reason it could not be read (`contentError`, appended to upstream's message). */
+    content?: VolumeSnapshotContent;
+    contentError?: string;
+    /** The claim already carries our in-flight record: a CreateVolume may have run. */
+    inFlight: boolean;
+}
+
+/**
+ * The content source for restoring snapshot `ds` into `claim` (getSnapshotSource, in its order):
+ * the snapshot must exist and not be being deleted (unless it carries the provisioner's
+ * source-protection finalizer, or, beyond upstream, this claim is in flight), be bound to a
+ * content that points back at it, is of the class's driver and has a snapshot handle, be
+ * readyToUse, the request must be at least its restoreSize, and a volume-mode change needs
+ * `snapshot.storage.kubernetes.io/allow-volume-mode-change: "true"` on the content
+ * (--prevent-volume-mode-conversion, on by default upstream and always here).
+ * @returns `{ snapshot: { snapshot_id: <content status.snapshotHandle> } }`
+ * @throws ProvisionError `error getting handle for DataSource Type VolumeSnapshot by Name <name>: <upstream reason>`
+ */
+export function snapshotContentSource(claim: V1PersistentVolumeClaim, sc: V1StorageClass, ds: DataSource, i: SnapshotInputs): VolumeContentSource {
+    const fail = (msg: string) => handleError(ds, msg);
+    const snap = i.snapshot;
+    if (!snap) throw fail(`error getting snapshot ${ds.name} from api server: ${i.snapshotError ?? 'not found'}`);
+    if (snap.metadata?.deletionTimestamp && !i.inFlight && !snap.metadata.finalizers?.includes(FINALIZER_SNAPSHOT_AS_SOURCE)) throw fail(`snapshot ${ds.name} is being deleted`);
+    const contentName = snap.status?.boundVolumeSnapshotContentName;
+    if (!contentName) throw fail(`snapshot ${ds.name} not bound`);
+    const content = i.content;
+    if (!content) throw fail(`error getting snapshotcontent ${contentName} for snapshot ${ds.name}${i.contentError ? `: ${i.contentError}` : ''}`);
+    const back = content.spec?.volumeSnapshotRef;
+    if (back?.uid !== snap.metadata?.uid || back?.namespace !== snap.metadata?.namespace || back?.name !== snap.metadata?.name)
+        throw fail(`snapshotcontent ${contentName} for snapshot ${ds.name} is bound to a different snapshot`);
+    if (content.spec?.driver !== sc.provisioner) throw fail(`snapshotcontent ${contentName} for snapshot ${ds.name} is not handled by CSI driver of StorageClass ${sc.metadata?.name}`);
+    if (snap.status?.readyToUse !== true) throw fail(`snapshot ${ds.name} is not Ready`);
+    const handle = content.status?.snapshotHandle;
+    if (!handle) throw fail(`snapshot handle ${ds.name} is not available`);
+    if (snap.status?.restoreSize !== undefined) {
+        const req = claim.spec?.resources?.requests?.storage;
+        if (req === undefined) throw fail(`error getting capacity for PVC ${claim.metadata?.name} when creating snapshot ${snap.metadata?.name}`);
+        const requested = tryParseQuantity(req) ?? 0n;
+        const restore = tryParseQuantity(snap.status.restoreSize) ?? 0n;
+        if (requested < restore) throw fail(`requested volume size ${requested} is less than the size ${restore} for the source snapshot ${snap.metadata?.name}`);
+    }
+    const from = content.spec?.sourceVolumeMode;
+    const to = claim.spec?.volumeMode;
+    if (from && to && from !== to) {
+        const who = `requested volume ${claim.metadata?.namespace}/${claim.metadata?.name} modifies the mode of the source volume but does not have permission to do so.`;
+        const allow = content.metadata?.annotations?.[ANN_ALLOW_VOLUME_MODE_CHANGE];
+        if (allow === undefined) throw fail(`${who} ${ANN_ALLOW_VOLUME_MODE_CHANGE} annotation is not present on snapshotcontent ${content.metadata?.name}`);
+        const parsed = parseGoBool(allow);
+        if (parsed === undefined) throw fail(`${who} failed to convert ${ANN_ALLOW_VOLUME_MODE_CHANGE} annotation value to boolean with error: strconv.ParseBool: parsing ${JSON.stringify(allow)}: invalid syntax`);
+        if (!parsed) throw fail(`${who} ${ANN_ALLOW_VOLUME_MODE_CHANGE} is set to false on snapshotcontent ${content.metadata?.name}`);
+    }
+    return { snapshot: { snapshot_id: handle } };
+}
+
+/** Go strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False; undefined otherwise. */
+function parseGoBool(s: string): boolean | undefined {
+    if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
+    if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
+    return undefined;
+}
+
+/** True when a CreateVolume response says which content it was created from (Volume.content_source). */
+export function hasContentSource(v: Volume): boolean {
+    return !!(v.content_source?.snapshot || v.content_source?.volume);
+}
+
+/** True when the claim names any data source (dataSource or dataSourceRef). */
+export function hasDataSource(claim: V1PersistentVolumeClaim): boolean {
+    return !!(claim.spec?.dataSource || claim.spec?.dataSourceRef);
 }

@@ -1,13 +1,13 @@
 // The external-provisioner's I/O: provision claims annotated for our drivers, delete released
 // volumes we own. Mirrors sig-storage-lib-external-provisioner controller.go and
 // external-provisioner pkg/controller/controller.go, with a durable in-flight record.
-import type { CoreV1Api, V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1VolumeAttachment } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1VolumeAttachment } from '@kubernetes/client-node';
 import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/errors.ts';
-import type { CreateVolumeRequest } from '../../src/csi/types.ts';
-import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
+import type { CreateVolumeRequest, VolumeContentSource } from '../../src/csi/types.ts';
+import { isAlreadyExists, isNotFound, toStatus } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
@@ -26,21 +26,36 @@ import { VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import {
     ANN_DELETION_SECRET_NAME,
     ANN_DELETION_SECRET_NAMESPACE,
+    FINALIZER_CLONE_PROTECTION,
     FINALIZER_PROVISIONING,
+    POPULATOR_EVENT,
     ProvisionError,
+    ProvisionIgnored,
+    SNAPSHOT_GROUP,
+    SNAPSHOT_VERSION,
     accessibilityRequirements,
     buildPV,
+    checkDriverCapabilities,
+    claimDataSource,
+    cloneContentSource,
     fsTypeOf,
+    hasContentSource,
+    hasDataSource,
     makeVolumeName,
+    populatorReason,
     secretRef,
+    snapshotContentSource,
+    sourceType,
     stripParameters,
     volumeCapabilities,
 } from './plan.ts';
-import type { SecretKind } from './plan.ts';
+import type { DataSource, SecretKind, SnapshotInputs, SourceType, VolumeSnapshot, VolumeSnapshotContent } from './plan.ts';
 import type { ProvisionerMetrics } from './metrics.ts';
 
 export interface ProvisionerState {
     core: CoreV1Api;
+    /** Generic reads of VolumeSnapshot / VolumeSnapshotContent (no typed client; the CRDs may be absent). */
+    custom: CustomObjectsApi;
     drivers: DriverRegistry;
     claims: SharedInformer<V1PersistentVolumeClaim>;
     volumes: SharedInformer<V1PersistentVolume>;
@@ -50,6 +65,10 @@ export interface ProvisionerState {
     attachments: SharedInformer<V1VolumeAttachment>;
     /** Event recorder for a driver (component `<driver>_<identity>`, as the lib's). */
     recorder(driver: string): EventRecorder;
+    /** Event recorder with component `external-provisioner` (upstream's csiProvisioner recorder: the populator event). */
+    populatorRecorder: EventRecorder;
+    /** Index of `claims` by the `ns/name` of the claim they clone (plan.ts cloneSourceKey). */
+    cloneSourceIndex: string;
     metrics: ProvisionerMetrics;
     identity: string;
     volumeNamePrefix: string;
@@ -116,19 +135,17 @@ export class Provisioner {
     private async prepare(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string): Promise<Prepared> {
         const sc = this.s.classes.get(claimClass(claim));
         if (!sc) throw new ProvisionError(`storageClass "${claimClass(claim)}" not found`);
-        if (!driver.pluginCapabilities.includes('CONTROLLER_SERVICE'))
-            throw new ProvisionError('CSI driver does not support dynamic provisioning: plugin CONTROLLER_SERVICE capability is not reported', { final: true });
-        if (!driver.controllerCapabilities.includes('CREATE_DELETE_VOLUME'))
-            throw new ProvisionError('CSI driver does not support dynamic provisioning: controller CREATE_DELETE_VOLUME capability is not reported', { final: true });
-        const ds = claim.spec?.dataSource ?? claim.spec?.dataSourceRef;
-        if (ds?.kind === 'VolumeSnapshot' && !driver.controllerCapabilities.includes('CREATE_DELETE_SNAPSHOT'))
-            throw new ProvisionError('CSI driver does not support snapshot restore: controller CREATE_DELETE_SNAPSHOT capability is not reported', { final: true });
-        if (ds?.kind === 'PersistentVolumeClaim' && !driver.controllerCapabilities.includes('CLONE_VOLUME'))
-            throw new ProvisionError('CSI driver does not support clone operations: controller CLONE_VOLUME capability is not reported', { final: true });
+        // The data source first, as upstream: a populator's claim is not ours, and a source we
+        // cannot honour fails before anything is written.
+        const ds = claimDataSource(claim);
+        const source = ds ? sourceType(ds, claim.metadata?.name ?? '') : undefined;
+        if (ds && source === 'populator') throw new ProvisionIgnored(populatorReason(ds));
+        checkDriverCapabilities(driver.pluginCapabilities, driver.controllerCapabilities, source);
         if (claim.spec?.selector) throw new ProvisionError('claim Selector is not supported', { final: true });
         const params = sc.parameters ?? {};
         const fsType = fsTypeOf(params, this.s.defaultFsType);
         const requested = claimRequest(claim) ?? 0n;
+        const contentSource = ds && source ? await this.contentSource(claim, sc, ds, source) : undefined;
         const ctx = { claim, pvName };
         const secretRefs: Prepared['secretRefs'] = {};
         for (const kind of ['provisioner', 'controller-publish', 'node-stage', 'node-publish', 'controller-expand', 'node-expand'] as SecretKind[]) {
@@ -159,9 +176,56 @@ export class Provisioner {
             volume_capabilities: volumeCapabilities(claim, fsType, sc.mountOptions ?? [], driver.controllerCapabilities.includes('SINGLE_NODE_MULTI_WRITER')),
             parameters,
             secrets: secretRefs.provisioner ? await this.readSecret(secretRefs.provisioner) : {},
+            ...(contentSource ? { volume_content_source: contentSource } : {}),
             ...(requirements ? { accessibility_requirements: requirements } : {}),
         };
+        // Never an empty volume for a claim that asked for content.
+        if (hasDataSource(claim) && !req.volume_content_source) throw new ProvisionError('refusing to provision a claim with a data source without its content source', { final: true });
         return { req, sc, fsType, requested, secretRefs, topology };
+    }
+
+    /**
+     * The CreateVolume content source for a restore or clone (getVolumeContentSource): reads the
+     * source (a clone's claim from the cache and its PV live; a snapshot and its content live,
+     * through the generic API, since the snapshot CRDs may not be installed), checks it in
+     * plan.ts, and protects a clone's source claim with the cloning-protection finalizer before
+     * any CreateVolume (setCloneFinalizer).
+     * @throws ProvisionError with upstream's message
+     */
+    private async contentSource(claim: V1PersistentVolumeClaim, sc: V1StorageClass, ds: DataSource, type: SourceType): Promise<VolumeContentSource> {
+        const inFlight = claim.metadata?.finalizers?.includes(FINALIZER_PROVISIONING) ?? false;
+        if (type === 'clone') {
+            const src = this.s.claims.get(`${ds.namespace}/${ds.name}`);
+            const pvName = src?.spec?.volumeName;
+            const volume = pvName ? await this.s.core.readPersistentVolume({ name: pvName }).catch(() => undefined) : undefined;
+            const cs = cloneContentSource(claim, sc, ds, { source: src, volume, inFlight });
+            if (src && !src.metadata?.finalizers?.includes(FINALIZER_CLONE_PROTECTION)) {
+                const name = src.metadata?.name ?? '';
+                const namespace = src.metadata?.namespace ?? '';
+                await updateFinalizer(src, FINALIZER_CLONE_PROTECTION, true, {
+                    read: () => fresherFromCache(this.s.claims, `${namespace}/${name}`, src.metadata?.resourceVersion),
+                    patch: (body) => this.s.core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }),
+                }).catch((err: unknown) => {
+                    throw new ProvisionError(`failed to add finalizer ${FINALIZER_CLONE_PROTECTION} to source PVC ${namespace}/${name}: ${toStatus(err).message}`);
+                });
+            }
+            return cs;
+        }
+        const inputs: SnapshotInputs = { inFlight };
+        try {
+            inputs.snapshot = (await this.s.custom.getNamespacedCustomObject({ group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, namespace: ds.namespace, plural: 'volumesnapshots', name: ds.name })) as VolumeSnapshot;
+        } catch (err) {
+            inputs.snapshotError = snapshotReadError(err, ds.name);
+        }
+        const contentName = inputs.snapshot?.status?.boundVolumeSnapshotContentName;
+        if (contentName) {
+            try {
+                inputs.content = (await this.s.custom.getClusterCustomObject({ group: SNAPSHOT_GROUP, version: SNAPSHOT_VERSION, plural: 'volumesnapshotcontents', name: contentName })) as VolumeSnapshotContent;
+            } catch (err) {
+                inputs.contentError = toStatus(err).message;
+            }
+        }
+        return snapshotContentSource(claim, sc, ds, inputs);
     }
 
     /** syncClaim for `ns/name`. */
@@ -197,6 +261,12 @@ export class Provisioner {
         try {
             prep = await this.prepare(claim, driver, pvName);
         } catch (err) {
+            if (err instanceof ProvisionIgnored) {
+                // Upstream IgnoredError: a Normal event, no ProvisioningFailed, no retry.
+                this.s.populatorRecorder.event(claim, 'Normal', 'Provisioning', POPULATOR_EVENT);
+                l.info({ reason: err.message }, 'Volume provision ignored');
+                return;
+            }
             const msg = err instanceof ProvisionError ? err.message : (err as Error).message;
             rec.event(claim, 'Warning', 'ProvisioningFailed', msg);
             this.s.metrics.provisionFailed.inc({ class: className, source: claim.spec?.dataSource?.kind ?? '' });
@@ -221,6 +291,18 @@ export class Provisioner {
             rec.event(claim, 'Warning', 'ProvisioningFailed', msg);
             throw new Error(msg);
         }
+        if ((prep.req.volume_content_source || hasDataSource(claim)) && !hasContentSource(volume)) {
+            // The driver ignored the content source: never hand out an empty volume in its place.
+            let msg = 'volume content source missing';
+            try {
+                await driver.client.deleteVolume({ volume_id: volume.volume_id, secrets: prep.req.secrets });
+            } catch (err) {
+                msg += `. cleanup of volume ${pvName} failed, volume is orphaned: ${describeCsiError(err)}`;
+            }
+            rec.event(claim, 'Warning', 'ProvisioningFailed', msg);
+            l.warn({ volumeHandle: volume.volume_id }, 'CreateVolume response has no content source; deleted the volume');
+            throw new Error(msg);
+        }
         const pv = buildPV({ pvName, driver: driverName, identity: this.s.identity, claim, sc: prep.sc, volume, requestedBytes: prep.requested, fsType: prep.fsType, secretRefs: prep.secretRefs });
         try {
             await this.s.core.createPersistentVolume({ body: pv });
@@ -232,6 +314,26 @@ export class Provisioner {
         this.s.metrics.provisionDuration.observe({ class: className, source: claim.spec?.dataSource?.kind ?? '' }, (Date.now() - started) / 1000);
         l.info({ volumeHandle: volume.volume_id }, 'Provisioned volume');
         await this.patchClaimFinalizer(claim, false);
+    }
+
+    /**
+     * The cloning-protection loop (CloningProtectionController): a claim being deleted that is the
+     * source of clones keeps `provisioner.storage.kubernetes.io/cloning-protection` while any claim
+     * cloning it is still Pending, then loses it.
+     * @throws Error `PVC '<name>' is in 'Pending' state, cloning in progress` (retried with backoff)
+     */
+    async syncCloneSource(key: string, log: Logger): Promise<void> {
+        const claim = this.s.claims.get(key);
+        if (!claim?.metadata?.deletionTimestamp || !claim.metadata.finalizers?.includes(FINALIZER_CLONE_PROTECTION)) return;
+        const pending = this.s.claims.byIndex(this.s.cloneSourceIndex, key).find((c) => c.status?.phase === 'Pending');
+        if (pending) throw new Error(`PVC '${pending.metadata?.name}' is in 'Pending' state, cloning in progress`);
+        const name = claim.metadata.name ?? '';
+        const namespace = claim.metadata.namespace ?? '';
+        await updateFinalizer(claim, FINALIZER_CLONE_PROTECTION, false, {
+            read: () => fresherFromCache(this.s.claims, key, claim.metadata?.resourceVersion),
+            patch: (body) => this.s.core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }),
+        });
+        log.info({ pvc: key }, 'Removed cloning-protection finalizer: no clone in progress');
     }
 
     /** CreateVolume failed: the ProvisioningFailed event, reschedule, and whether the in-flight record can go. */
@@ -358,4 +460,29 @@ export class Provisioner {
         this.s.metrics.deleteDuration.observe({ class: className }, (Date.now() - started) / 1000);
         l.info({ volumeHandle: handle }, 'Deleted volume');
     }
+}
+
+/**
+ * Why a VolumeSnapshot could not be read: the API server's message (e.g.
+ * `volumesnapshots.snapshot.storage.k8s.io "x" not found`), or, when the snapshot API itself is
+ * missing (a 404 that names no object), a message saying the CRDs are not installed.
+ */
+export function snapshotReadError(err: unknown, name: string): string {
+    const st = toStatus(err);
+    if (st.code === 404 && !notFoundNamesObject(err))
+        return `the server could not find the requested resource (get volumesnapshots.${SNAPSHOT_GROUP} ${name}): the ${SNAPSHOT_GROUP}/${SNAPSHOT_VERSION} API is not installed (no VolumeSnapshot CustomResourceDefinition)`;
+    return st.message;
+}
+
+/** True when a 404's Status names the missing object (details.name), i.e. the resource type exists. */
+function notFoundNamesObject(err: unknown): boolean {
+    let body = (err as { body?: unknown } | null)?.body;
+    if (typeof body === 'string') {
+        try {
+            body = JSON.parse(body);
+        } catch {
+            return false;
+        }
+    }
+    return !!(body as { details?: { name?: string } } | undefined)?.details?.name;
 }

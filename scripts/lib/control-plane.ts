@@ -6,6 +6,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { applyCrds, crdFiles, readCrds } from './crds.ts';
+import type { ApiTarget } from './crds.ts';
 import { testbinPath } from './testbin.ts';
 
 /** Options for a local control plane. */
@@ -85,6 +86,11 @@ export class ControlPlane {
         return fs.readFileSync(path.join(this.dir, 'pki', 'apiserver.crt'));
     }
 
+    /** Where and as whom (admin) to reach this API server over plain HTTPS (see crds.ts). */
+    apiTarget(): ApiTarget {
+        return { server: this.server, ca: this.ca, token: this.token };
+    }
+
     /** Starts every component and waits until the API server's /readyz answers ok. */
     async start(): Promise<void> {
         for (const d of ['etcd', 'pki', 'logs']) fs.mkdirSync(path.join(this.dir, d), { recursive: true });
@@ -92,7 +98,7 @@ export class ControlPlane {
         this.writeKeys();
         await this.startEtcd();
         await this.startApiServer();
-        if (this.opts.crds) await applyCrds({ server: this.server, ca: this.ca, token: this.token }, readCrds(crdFiles()));
+        if (this.opts.crds) await applyCrds(this.apiTarget(), readCrds(crdFiles()));
         if (this.opts.scheduler) await this.startScheduler();
         this.saveState();
     }

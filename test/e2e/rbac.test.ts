@@ -1,7 +1,9 @@
 // RBAC is proven, not guessed: the demo runs with volume-controller-manager authenticated as
 // the Helm chart's ServiceAccount, with exactly the chart's rendered RBAC applied. The API
 // server's audit log then shows (a) no request of that user was refused, and (b) every verb of
-// every ClusterRole and Role rule was used — so removing any rule breaks this test.
+// every ClusterRole and Role rule was used — so removing any rule breaks this test. A scripted
+// CSI driver with CLONE_VOLUME and CREATE_DELETE_SNAPSHOT exercises the data-source reads (a
+// clone, and a restore against stand-in snapshot CRDs).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +16,9 @@ import { runDemo } from '../../scripts/lib/demo.ts';
 import type { DemoResult } from '../../scripts/lib/demo.ts';
 import { REPO_ROOT, testbinPath } from '../../scripts/lib/testbin.ts';
 import { eventually } from '../support/env.ts';
+import { startScriptedDriver } from '../support/scripted-driver.ts';
+import type { ScriptedDriver } from '../support/scripted-driver.ts';
+import { createSnapshot } from '../support/snapshots.ts';
 
 const NS = 'vcm-system';
 const RELEASE = 'vcm';
@@ -27,9 +32,11 @@ function render(): KubernetesObject[] {
 
 describe('Helm chart RBAC is exactly sufficient', () => {
     let r: DemoResult | undefined;
+    let drv: ScriptedDriver | undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-test-rbac-'));
     after(async () => {
         await r?.stop();
+        await drv?.stop();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -37,11 +44,13 @@ describe('Helm chart RBAC is exactly sufficient', () => {
         const objs = render();
         const rbac = objs.filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind ?? ''));
         assert.equal(rbac.length, 5);
+        const scripted = 'clone.csi.vcm.test';
+        drv = await startScriptedDriver(scripted, ['CLONE_VOLUME', 'CREATE_DELETE_SNAPSHOT']);
         r = await runDemo({
             dir,
             print: false,
             audit: true,
-            managerArgs: [`--leader-election-namespace=${NS}`, `--leader-elect-resource-name=${FULLNAME}`],
+            managerArgs: [`--leader-election-namespace=${NS}`, `--leader-elect-resource-name=${FULLNAME}`, `--csi-drivers=${drv.flag}`],
             async managerKubeconfig(cp, clients) {
                 await clients.core.createNamespace({ body: { metadata: { name: NS } } });
                 const api = KubernetesObjectApi.makeApiClient(clients.kc);
@@ -58,6 +67,19 @@ describe('Helm chart RBAC is exactly sufficient', () => {
         });
         await clients.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: { metadata: { name: 'secretive' }, spec: { storageClassName: 'with-secret', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
         await eventually('claim with a provisioner secret Bound', async () => (await clients.core.readNamespacedPersistentVolumeClaim({ name: 'secretive', namespace: 'default' })).status?.phase === 'Bound', 30_000);
+        // Data sources: a clone (cloning-protection finalizer, source PV read) and a restore
+        // (VolumeSnapshot and VolumeSnapshotContent reads).
+        await createSnapshot(clients, { name: 'snap', driver: scripted, handle: 'h1', ready: true, restoreSize: '1Gi' });
+        await clients.storage.createStorageClass({ body: { metadata: { name: 'scripted' }, provisioner: scripted, volumeBindingMode: 'Immediate' } });
+        const claim = (name: string, dataSource?: { apiGroup?: string; kind: string; name: string }) =>
+            clients.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: { metadata: { name }, spec: { storageClassName: 'scripted', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, dataSource } } });
+        const bound = (name: string) => eventually(`claim ${name} Bound`, async () => (await clients.core.readNamespacedPersistentVolumeClaim({ name, namespace: 'default' })).status?.phase === 'Bound', 30_000);
+        await claim('origin');
+        await bound('origin');
+        await claim('cloned', { kind: 'PersistentVolumeClaim', name: 'origin' });
+        await claim('restored', { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'snap' });
+        await bound('cloned');
+        await bound('restored');
 
         const entries = fs
             .readFileSync(r.cp.auditLog, 'utf8')

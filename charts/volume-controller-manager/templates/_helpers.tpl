@@ -75,7 +75,9 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
   (list "" "nodes" "list,watch")
   (list "storage.k8s.io" "csinodes" "list,watch")
   (list "storage.k8s.io" "volumeattachments" "list,watch")
-  (list "" "secrets" "get")) -}}
+  (list "" "secrets" "get")
+  (list "snapshot.storage.k8s.io" "volumesnapshots" "get")
+  (list "snapshot.storage.k8s.io" "volumesnapshotcontents" "get")) -}}
 {{- end -}}
 {{- if $c.attachDetach -}}
 {{- $add = concat $add (list

@@ -99,7 +99,7 @@ describe('snapshot CRDs: ours behave exactly as upstream', () => {
         ours = readCrds(crdFiles()) as FullCrd[];
         cases = [...upstreamCases(peer.root), ...OWN_CASES];
         env = await useCluster({ crds: false });
-        t = { server: env.cp.server, ca: fs.readFileSync(path.join(env.cp.dir, 'pki', 'apiserver.crt')), token: env.cp.token };
+        t = env.cp.apiTarget();
     });
     after(async () => {
         await env?.stop();
