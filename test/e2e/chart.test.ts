@@ -5,6 +5,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { loadAllYaml } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Role } from '@kubernetes/client-node';
 import { REPO_ROOT, testbinPath } from '../../scripts/lib/testbin.ts';
 import { useCluster } from '../support/env.ts';
 import type { TestCluster } from '../support/env.ts';
@@ -35,6 +37,20 @@ describe('Helm chart', () => {
         for (const [args, re] of bad) {
             await assert.rejects(helm('template', 't', CHART, '--kube-version', '1.36.3', ...args), (e: { stderr: string }) => re.test(e.stderr), args.join(' '));
         }
+    });
+
+    it('grants Secrets only when secrets.enabled: a Role per listed namespace, else one ClusterRole rule', async () => {
+        const secretRules = async (...args: string[]) => {
+            const { stdout } = await helm('template', 'vcm', CHART, '-n', 'storage', '--kube-version', '1.36.3', ...args);
+            return (loadAllYaml(stdout) as KubernetesObject[])
+                .filter((o) => o && (o.kind === 'ClusterRole' || o.kind === 'Role'))
+                .flatMap((o) => ((o as V1Role).rules ?? []).filter((r) => r.resources?.includes('secrets')).map((r) => `${o.kind} ${o.metadata?.namespace ?? '-'} ${r.verbs.join(',')}`));
+        };
+        assert.deepEqual(await secretRules(), [], 'defaults: no rule names secrets');
+        assert.deepEqual(await secretRules('--set', 'secrets.enabled=true'), ['ClusterRole - get']);
+        assert.deepEqual(await secretRules('--set', 'secrets.enabled=true', '--set', 'secrets.namespaces={storage-secrets,tenant-a}'), ['Role storage-secrets get', 'Role tenant-a get']);
+        // Only the provisioner and the attacher read Secrets.
+        assert.deepEqual(await secretRules('--set', 'secrets.enabled=true', '--set', 'controllers.provisioner=false', '--set', 'controllers.attacher=false'), []);
     });
 
     for (const [name, args] of [

@@ -44,6 +44,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
+Where the process may read Secrets: "cluster" (a ClusterRole rule), "namespaced" (a Role in each
+of secrets.namespaces), or "" (none). Only the provisioner (StorageClass secrets) and the
+attacher (controllerPublishSecretRef) read Secrets, and only when secrets.enabled.
+*/}}
+{{- define "vcm.secretsAccess" -}}
+{{- if and .Values.secrets.enabled (or .Values.controllers.provisioner .Values.controllers.attacher) -}}
+{{- if .Values.secrets.namespaces -}}namespaced{{- else -}}cluster{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The cluster-wide permissions of the enabled controllers, merged: one rule per (API group,
 resource) with the union of the verbs the code uses. Each line below is proven by the
 end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothing else is used.
@@ -74,8 +85,7 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
   (list "storage.k8s.io" "storageclasses" "list,watch")
   (list "" "nodes" "list,watch")
   (list "storage.k8s.io" "csinodes" "list,watch")
-  (list "storage.k8s.io" "volumeattachments" "list,watch")
-  (list "" "secrets" "get")) -}}
+  (list "storage.k8s.io" "volumeattachments" "list,watch")) -}}
 {{- end -}}
 {{- if $c.attachDetach -}}
 {{- $add = concat $add (list
@@ -92,11 +102,13 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
   (list "storage.k8s.io" "volumeattachments" "list,watch,patch")
   (list "storage.k8s.io" "volumeattachments/status" "patch")
   (list "" "persistentvolumes" "list,watch,patch")
-  (list "storage.k8s.io" "csinodes" "list,watch")
-  (list "" "secrets" "get")) -}}
+  (list "storage.k8s.io" "csinodes" "list,watch")) -}}
 {{- end -}}
 {{- if .Values.builtinDriver.enabled -}}
 {{- $add = concat $add (list (list "storage.k8s.io" "csinodes" "list,watch")) -}}
+{{- end -}}
+{{- if eq (include "vcm.secretsAccess" .) "cluster" -}}
+{{- $add = concat $add (list (list "" "secrets" "get")) -}}
 {{- end -}}
 {{- $add = concat $add (list (list "" "events" "create,patch")) -}}
 {{- range $add -}}
