@@ -53,6 +53,35 @@ describe('Helm chart', () => {
         assert.deepEqual(await secretRules('--set', 'secrets.enabled=true', '--set', 'controllers.provisioner=false', '--set', 'controllers.attacher=false'), []);
     });
 
+    it('install notes name exactly the kube-controller-manager loops and driver sidecars to turn off', async () => {
+        const notes = async (...args: string[]) => {
+            const { stdout } = await helm('install', 'vcm', CHART, '-n', 'default', '--dry-run=server', '--kubeconfig', env.cp.kubeconfig, ...args);
+            const i = stdout.indexOf('\nNOTES:\n');
+            assert.ok(i > 0, 'install printed its notes');
+            return stdout.slice(i);
+        };
+        assert.match(await notes(), /--controllers=\*,-persistentvolume-binder,-attachdetach,-pv-protection,-pvc-protection\n/);
+
+        const noAdc = await notes('--set', 'controllers.attachDetach=false');
+        assert.match(noAdc, /--controllers=\*,-persistentvolume-binder,-pv-protection,-pvc-protection\n/);
+        assert.doesNotMatch(noAdc, /-attachdetach/);
+        assert.match(noAdc, /attachdetach loop must keep running/);
+
+        const sidecarsOnly = await notes(...['pvBinder', 'pvcProtection', 'pvProtection', 'attachDetach'].flatMap((c) => ['--set', `controllers.${c}=false`]), '--set', 'drivers[0].name=csi.example.com', '--set', 'drivers[0].endpoint=csi:10000');
+        assert.doesNotMatch(sidecarsOnly, /--controllers=/);
+        assert.match(sidecarsOnly, /leave kube-controller-manager as it is/);
+        assert.match(sidecarsOnly, /csi\.example\.com: remove csi-provisioner, csi-attacher\n/);
+
+        const kcmOnly = await notes('--set', 'controllers.provisioner=false', '--set', 'controllers.attacher=false', '--set', 'drivers[0].name=csi.example.com', '--set', 'drivers[0].endpoint=csi:10000');
+        assert.match(kcmOnly, /Neither the provisioner nor the attacher runs/);
+        assert.doesNotMatch(kcmOnly, /remove csi-/);
+
+        const provisionerOnly = await notes('--set', 'controllers.attacher=false', '--set', 'drivers[0].name=a.example.com', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock', '--set', 'drivers[1].name=b.example.com', '--set', 'drivers[1].endpoint=b:9000');
+        assert.match(provisionerOnly, /a\.example\.com: remove csi-provisioner\n\s+b\.example\.com: remove csi-provisioner\n/);
+        assert.doesNotMatch(provisionerOnly, /remove csi-attacher|remove csi-provisioner, csi-attacher/);
+        assert.match(provisionerOnly, /secrets\.enabled is false/);
+    });
+
     for (const [name, args] of [
         ['defaults', []],
         ['built-in driver, driver container, no leader election', ['--set', 'builtinDriver.enabled=true', '--set', 'driverContainer.enabled=true', '--set', 'driverContainer.image=example.invalid/driver:1', '--set', 'drivers[0].name=hostpath.csi.k8s.io', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock', '--set', 'leaderElection.enabled=false']],
