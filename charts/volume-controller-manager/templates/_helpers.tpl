@@ -1,12 +1,33 @@
 {{- define "vcm.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The full name: fullnameOverride, else <release>-<name> (or <release> when it contains the name). */}}
 {{- define "vcm.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A name derived from the full name with a suffix, still a valid 63-character DNS label. */}}
+{{- define "vcm.suffixed" -}}
+{{- $full := include "vcm.fullname" .root -}}
+{{- printf "%s-%s" ($full | trunc (int (sub 62 (len .suffix))) | trimSuffix "-") .suffix -}}
+{{- end -}}
+
+{{/* The image reference: repository@digest when image.digest is set, else repository:tag. */}}
+{{- define "vcm.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 {{- end -}}
 
@@ -121,5 +142,8 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
 - apiGroups: [{{ index $parts 0 | quote }}]
   resources: [{{ index $parts 1 | quote }}]
   verbs: [{{ range $i, $v := get $r $key | sortAlpha }}{{ if $i }}, {{ end }}{{ $v | quote }}{{ end }}]
+{{- end }}
+{{- with .Values.additionalClusterRoleRules }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
