@@ -24,9 +24,20 @@ const NS = 'vcm-system';
 const RELEASE = 'vcm';
 const FULLNAME = 'vcm-volume-controller-manager';
 const SA_USER = `system:serviceaccount:${NS}:${FULLNAME}`;
+const SECRETS_NS = 'default';
 
 function render(): KubernetesObject[] {
-    const out = execFileSync(testbinPath('helm'), ['template', RELEASE, path.join(REPO_ROOT, 'charts', 'volume-controller-manager'), '-n', NS, '--kube-version', '1.36.3', '--set', 'builtinDriver.enabled=true'], { encoding: 'utf8' });
+    // Secrets are read only where StorageClasses put them (secrets.namespaces): the namespaced
+    // Role is what this test proves sufficient and used. --skip-tests: the helm test hook's own
+    // ServiceAccount and Role are not the manager's.
+    const out = execFileSync(
+        testbinPath('helm'),
+        [
+            'template', RELEASE, path.join(REPO_ROOT, 'charts', 'volume-controller-manager'), '-n', NS, '--kube-version', '1.36.3', '--skip-tests',
+            '--set', 'replicaCount=1', '--set', 'builtinDriver.enabled=true', '--set', 'secrets.enabled=true', '--set', `secrets.namespaces={${SECRETS_NS}}`,
+        ],
+        { encoding: 'utf8' },
+    );
     return (loadAllYaml(out) as KubernetesObject[]).filter(Boolean);
 }
 
@@ -43,7 +54,12 @@ describe('Helm chart RBAC is exactly sufficient', () => {
     it('every controller works as the chart ServiceAccount, and every granted verb is used', async () => {
         const objs = render();
         const rbac = objs.filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind ?? ''));
-        assert.equal(rbac.length, 5);
+        // ServiceAccount, ClusterRole(Binding), the Lease Role(Binding), the secrets Role(Binding).
+        assert.equal(rbac.length, 7);
+        const secretRules = (rbac.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role') as (V1ClusterRole | V1Role)[]).flatMap((o) =>
+            (o.rules ?? []).filter((rule) => rule.resources?.includes('secrets')).map((rule) => `${o.kind} ${o.metadata?.namespace ?? '-'} ${rule.verbs.join(',')}`),
+        );
+        assert.deepEqual(secretRules, [`Role ${SECRETS_NS} get`], 'secrets only through the namespaced Role');
         const scripted = 'clone.csi.vcm.test';
         drv = await startScriptedDriver(scripted, ['CLONE_VOLUME', 'CREATE_DELETE_SNAPSHOT']);
         r = await runDemo({
@@ -61,9 +77,9 @@ describe('Helm chart RBAC is exactly sufficient', () => {
         });
         const { clients } = r;
         // A class with a provisioner secret exercises `get secrets`.
-        await clients.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'creds' }, stringData: { k: 'v' } } });
+        await clients.core.createNamespacedSecret({ namespace: SECRETS_NS, body: { metadata: { name: 'creds' }, stringData: { k: 'v' } } });
         await clients.storage.createStorageClass({
-            body: { metadata: { name: 'with-secret' }, provisioner: 'dir.csi.volume-controller-manager.io', volumeBindingMode: 'Immediate', parameters: { 'csi.storage.k8s.io/provisioner-secret-name': 'creds', 'csi.storage.k8s.io/provisioner-secret-namespace': 'default' } },
+            body: { metadata: { name: 'with-secret' }, provisioner: 'dir.csi.volume-controller-manager.io', volumeBindingMode: 'Immediate', parameters: { 'csi.storage.k8s.io/provisioner-secret-name': 'creds', 'csi.storage.k8s.io/provisioner-secret-namespace': SECRETS_NS } },
         });
         await clients.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: { metadata: { name: 'secretive' }, spec: { storageClassName: 'with-secret', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
         await eventually('claim with a provisioner secret Bound', async () => (await clients.core.readNamespacedPersistentVolumeClaim({ name: 'secretive', namespace: 'default' })).status?.phase === 'Bound', 30_000);

@@ -1,12 +1,33 @@
 {{- define "vcm.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The full name: fullnameOverride, else <release>-<name> (or <release> when it contains the name). */}}
 {{- define "vcm.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A name derived from the full name with a suffix, still a valid 63-character DNS label. */}}
+{{- define "vcm.suffixed" -}}
+{{- $full := include "vcm.fullname" .root -}}
+{{- printf "%s-%s" ($full | trunc (int (sub 62 (len .suffix))) | trimSuffix "-") .suffix -}}
+{{- end -}}
+
+{{/* The image reference: repository@digest when image.digest is set, else repository:tag. */}}
+{{- define "vcm.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 {{- end -}}
 
@@ -44,6 +65,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
+Where the process may read Secrets: "cluster" (a ClusterRole rule), "namespaced" (a Role in each
+of secrets.namespaces), or "" (none). Only the provisioner (StorageClass secrets) and the
+attacher (controllerPublishSecretRef) read Secrets, and only when secrets.enabled.
+*/}}
+{{- define "vcm.secretsAccess" -}}
+{{- if and .Values.secrets.enabled (or .Values.controllers.provisioner .Values.controllers.attacher) -}}
+{{- if .Values.secrets.namespaces -}}namespaced{{- else -}}cluster{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The cluster-wide permissions of the enabled controllers, merged: one rule per (API group,
 resource) with the union of the verbs the code uses. Each line below is proven by the
 end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothing else is used.
@@ -75,7 +107,6 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
   (list "" "nodes" "list,watch")
   (list "storage.k8s.io" "csinodes" "list,watch")
   (list "storage.k8s.io" "volumeattachments" "list,watch")
-  (list "" "secrets" "get")
   (list "snapshot.storage.k8s.io" "volumesnapshots" "get")
   (list "snapshot.storage.k8s.io" "volumesnapshotcontents" "get")) -}}
 {{- end -}}
@@ -94,11 +125,13 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
   (list "storage.k8s.io" "volumeattachments" "list,watch,patch")
   (list "storage.k8s.io" "volumeattachments/status" "patch")
   (list "" "persistentvolumes" "list,watch,patch")
-  (list "storage.k8s.io" "csinodes" "list,watch")
-  (list "" "secrets" "get")) -}}
+  (list "storage.k8s.io" "csinodes" "list,watch")) -}}
 {{- end -}}
 {{- if .Values.builtinDriver.enabled -}}
 {{- $add = concat $add (list (list "storage.k8s.io" "csinodes" "list,watch")) -}}
+{{- end -}}
+{{- if eq (include "vcm.secretsAccess" .) "cluster" -}}
+{{- $add = concat $add (list (list "" "secrets" "get")) -}}
 {{- end -}}
 {{- $add = concat $add (list (list "" "events" "create,patch")) -}}
 {{- range $add -}}
@@ -111,5 +144,8 @@ end-to-end RBAC test (test/e2e/rbac.test.ts): every verb is exercised and nothin
 - apiGroups: [{{ index $parts 0 | quote }}]
   resources: [{{ index $parts 1 | quote }}]
   verbs: [{{ range $i, $v := get $r $key | sortAlpha }}{{ if $i }}, {{ end }}{{ $v | quote }}{{ end }}]
+{{- end }}
+{{- with .Values.additionalClusterRoleRules }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
