@@ -12,6 +12,9 @@ describe('pv-binder: static binding', () => {
         await ctx.v.createPV('big', { size: '10Gi' });
         await ctx.v.createPV('fits', { size: '3Gi' });
         await ctx.v.createPV('small', { size: '1Gi' });
+        // The binder sees every PV (it marks each Available) before the claim arrives: the PV and
+        // claim watches are separate streams, and a claim seen first would rightly take 'big'.
+        for (const n of ['big', 'fits', 'small']) await ctx.v.waitVolumePhase(n, 'Available');
         const created = await ctx.v.createPVC('c1', { size: '2Gi' });
         const claim = await ctx.v.waitClaimPhase('c1', 'Bound');
         assert.equal(claim.spec?.volumeName, 'fits');
