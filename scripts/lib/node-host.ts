@@ -368,6 +368,20 @@ export function recordHost(): void {
     }
 }
 
+/** Files the kubelet leaves in /var/lib/kubelet whatever its root dir (the device-plugin socket path is fixed). */
+const KNOWN_LEFTOVERS = ['/var/lib/kubelet/device-plugins/kubelet.sock', '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint'];
+
+/**
+ * Removes `p` (a path that did not exist before the first cluster) if nothing but empty
+ * directories and known kubelet leftovers is in it: whatever else put files there since keeps them.
+ */
+function removeLeftovers(p: string): void {
+    if (!fs.existsSync(p) || mountsUnder(p).length) return;
+    for (const f of KNOWN_LEFTOVERS) if (f.startsWith(`${p}/`)) fs.rmSync(f, { force: true });
+    const onlyDirs = (d: string): boolean => fs.readdirSync(d, { withFileTypes: true }).every((e) => e.isDirectory() && onlyDirs(path.join(d, e.name)));
+    if (onlyDirs(p)) fs.rmSync(p, { recursive: true, force: true });
+}
+
 /** When no slot is taken any more: restores the recorded sysctls and removes the paths the clusters created. */
 export function restoreHostIfLast(): void {
     if (takenSlots().length || !fs.existsSync(hostFile())) return;
@@ -379,8 +393,6 @@ export function restoreHostIfLast(): void {
             /* read-only here */
         }
     }
-    for (const p of rec.created) {
-        if (mountsUnder(p).length === 0) fs.rmSync(p, { recursive: true, force: true });
-    }
+    for (const p of rec.created) removeLeftovers(p);
     fs.rmSync(hostFile(), { force: true });
 }

@@ -209,10 +209,7 @@ export class NodeCluster {
         await sweepAbandoned();
         this.say('building the node images (busybox, pause) or reusing them');
         const images = buildImages();
-        this.slot = acquireSlot(this.dir, !!this.opts.detached, (n) => {
-            this.slot = n;
-            this.save();
-        });
+        this.slot = acquireSlot(this.dir, !!this.opts.detached, (n) => this.save(n));
         this.net = slotNetwork(this.slot);
         if (!this.opts.detached) process.once('exit', this.exitHook);
         recordHost();
@@ -236,8 +233,8 @@ export class NodeCluster {
         return `/vcm-${this.slot}`;
     }
 
-    private save(): void {
-        const state: NodesState = { slot: this.slot, nodes: this.nodes };
+    private save(slot = this.slot): void {
+        const state: NodesState = { slot, nodes: this.nodes };
         fs.writeFileSync(path.join(this.dir, NODES_FILE), JSON.stringify(state, null, 2));
     }
 
@@ -515,7 +512,10 @@ async function shimCount(layout: CgroupLayout, rel: string): Promise<number> {
  */
 export async function stopNodeClusterDetached(dir: string): Promise<string[]> {
     const d = path.resolve(dir);
-    const slot = recordedSlot(d);
+    const recorded = recordedSlot(d);
+    // Only a slot the registry gives to this directory is ours to tear down.
+    const slot = recorded !== undefined && readSlot(recorded)?.dir === d ? recorded : undefined;
+    if (recorded !== undefined && slot === undefined) fs.rmSync(path.join(d, NODES_FILE), { force: true });
     const stopped: string[] = [];
     if (slot !== undefined) {
         const state = JSON.parse(fs.readFileSync(path.join(d, NODES_FILE), 'utf8')) as NodesState;
@@ -533,7 +533,7 @@ export async function stopNodeClusterDetached(dir: string): Promise<string[]> {
     stopped.push(...(await stopDetached(d)));
     if (slot !== undefined) {
         fs.rmSync(path.join(d, NODES_FILE), { force: true });
-        if (readSlot(slot)?.dir === d) releaseSlot(slot);
+        releaseSlot(slot);
         restoreHostIfLast();
     }
     return stopped;
