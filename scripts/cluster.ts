@@ -1,29 +1,72 @@
-// `npm run cluster -- start|stop|status --dir DIR [--scheduler] [--no-crds]`: a real local control
-// plane (etcd + kube-apiserver [+ kube-scheduler]) built by `npm run testbin`, with the snapshot
-// CRDs of crds/ installed unless --no-crds. `start` leaves it running in the background and
-// prints the kubeconfig path; `stop` shuts it down.
+// `npm run cluster -- start|stop|status|sweep --dir DIR [--scheduler] [--nodes N [--hostpath]] [--no-crds]`:
+// a real local control plane (etcd + kube-apiserver [+ kube-scheduler]) built by `npm run
+// testbin`, with the snapshot CRDs of crds/ installed unless --no-crds, and with --nodes N that many real nodes (kubelet + containerd each; root only, see
+// scripts/lib/nodes.ts). `start` leaves it running in the background and prints the kubeconfig
+// path; `stop` shuts it down and leaves no process, mount, link or cgroup behind; `sweep` cleans
+// up node-tier clusters whose owner died without stopping them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ControlPlane, stopDetached } from './lib/control-plane.ts';
+import { NodeCluster, stopNodeClusterDetached, sweepAbandoned } from './lib/nodes.ts';
 import { ensureTestbin } from './lib/testbin.ts';
 
+const USAGE = 'usage: npm run cluster -- start|stop|status --dir DIR [--scheduler] [--nodes N [--hostpath]] [--no-crds]\n       npm run cluster -- sweep';
 const { values, positionals } = parseArgs({
-    allowPositionals: true,
     allowNegative: true,
-    options: { dir: { type: 'string' }, scheduler: { type: 'boolean', default: false }, crds: { type: 'boolean', default: true }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    options: {
+        dir: { type: 'string' },
+        scheduler: { type: 'boolean', default: false },
+        nodes: { type: 'string' },
+        hostpath: { type: 'boolean', default: false },
+        crds: { type: 'boolean', default: true },
+        help: { type: 'boolean', short: 'h' },
+    },
 });
 const cmd = positionals[0];
-if (values.help || !cmd || !['start', 'stop', 'status'].includes(cmd) || !values.dir) {
-    console.error('usage: npm run cluster -- start|stop|status --dir DIR [--scheduler] [--no-crds]');
+if (values.help || !cmd || !['start', 'stop', 'status', 'sweep'].includes(cmd) || (!values.dir && cmd !== 'sweep')) {
+    console.error(USAGE);
     process.exit(values.help ? 0 : 2);
 }
-const dir = path.resolve(values.dir);
+const nodes = values.nodes === undefined ? 0 : Number(values.nodes);
+if (!Number.isInteger(nodes) || nodes < 0 || (values.nodes !== undefined && nodes < 1)) {
+    console.error(`--nodes wants a whole number >= 1, got "${values.nodes}"\n${USAGE}`);
+    process.exit(2);
+}
+if (values.hostpath && !nodes) {
+    console.error(`--hostpath needs --nodes N\n${USAGE}`);
+    process.exit(2);
+}
+
+if (cmd === 'sweep') {
+    const cleaned = await sweepAbandoned();
+    console.log(cleaned.length ? `cleaned up ${cleaned.join(', ')}` : 'no abandoned node-tier cluster');
+    process.exit(0);
+}
+const dir = path.resolve(values.dir as string);
 
 if (cmd === 'start') {
-    if (fs.existsSync(path.join(dir, 'state.json'))) {
-        console.error(`a control plane is already recorded in ${dir}; run: npm run cluster -- stop --dir ${values.dir}`);
+    if (fs.existsSync(path.join(dir, 'state.json')) || fs.existsSync(path.join(dir, 'nodes.json'))) {
+        console.error(`a cluster is already recorded in ${dir}; run: npm run cluster -- stop --dir ${values.dir}`);
         process.exit(1);
+    }
+    if (nodes) {
+        ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl', 'kubelet', ...(values.hostpath ? ['hostpathplugin', 'csi-node-driver-registrar'] : [])]);
+        const t0 = Date.now();
+        const c = new NodeCluster({ dir, nodes, hostpath: values.hostpath, crds: values.crds, detached: true, progress: (l) => console.log(`[cluster ${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}`) });
+        try {
+            await c.start();
+        } catch (e) {
+            console.error(`cluster start failed: ${(e as Error).message}`);
+            await stopNodeClusterDetached(dir);
+            process.exit(1);
+        }
+        console.log(`control plane up at ${c.cp.server}`);
+        console.log(`kubeconfig: ${c.kubeconfig}`);
+        for (const n of c.nodes) console.log(`${n.name}: kubelet root ${n.kubeletRoot}${n.hostpathEndpoint ? `, hostpathplugin ${n.hostpathEndpoint}` : ''}`);
+        console.log(`try: kubectl --kubeconfig ${c.kubeconfig} get nodes -o wide`);
+        process.exit(0);
     }
     ensureTestbin(values.scheduler ? ['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl'] : ['etcd', 'kube-apiserver', 'kubectl']);
     const cp = new ControlPlane({ dir, scheduler: values.scheduler, detached: true, crds: values.crds });
@@ -40,13 +83,14 @@ if (cmd === 'start') {
     console.log(`try: kubectl --kubeconfig ${cp.kubeconfig} get --raw /readyz`);
     process.exit(0);
 } else if (cmd === 'stop') {
-    const stopped = await stopDetached(dir);
-    console.log(stopped.length ? `stopped ${stopped.join(', ')}` : `no control plane recorded in ${dir}`);
+    const stopped = fs.existsSync(path.join(dir, 'nodes.json')) ? await stopNodeClusterDetached(dir) : await stopDetached(dir);
+    console.log(stopped.length ? `stopped ${stopped.join(', ')}` : `no cluster recorded in ${dir}`);
+    process.exit(0);
 } else {
-    const f = path.join(dir, 'state.json');
-    if (!fs.existsSync(f)) {
+    const files = ['state.json', 'nodes.json'].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+    if (!files.length) {
         console.log('stopped');
         process.exit(3);
     }
-    console.log(fs.readFileSync(f, 'utf8'));
+    for (const f of files) console.log(fs.readFileSync(f, 'utf8'));
 }

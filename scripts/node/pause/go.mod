@@ -1,0 +1,3 @@
+module local.invalid/vcm-pause
+
+go 1.22
