@@ -32,10 +32,9 @@ describe('provisioner with the built-in driver on a socket', () => {
         assert.equal(pv.spec?.storageClassName, 'dir');
         assert.equal(pv.spec?.claimRef?.uid, claim.metadata?.uid);
         await eventually('in-flight record removed', async () => !(await ctx.v.pvc('d4')).metadata?.finalizers?.includes('volume-controller-manager.io/provisioning-in-progress'));
-        const evs = await ctx.v.events('PersistentVolumeClaim', 'd4');
-        const reasons = evs.map((e) => e.reason);
-        assert.ok(reasons.includes('Provisioning') && reasons.includes('ProvisioningSucceeded'), reasons.join(','));
-        const ok = evs.find((e) => e.reason === 'ProvisioningSucceeded');
+        // Events are written asynchronously: wait for each instead of reading once.
+        await ctx.v.waitEvent('PersistentVolumeClaim', 'd4', 'Provisioning');
+        const ok = await ctx.v.waitEvent('PersistentVolumeClaim', 'd4', 'ProvisioningSucceeded');
         assert.equal(ok?.message, `Successfully provisioned volume ${pv.metadata?.name}`);
         assert.match(ok?.source?.component ?? '', new RegExp(`^${DRIVER.replaceAll('.', '\\.')}_`));
     });
