@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ReconcileResult } from './result.ts';
 import { isTerminalError } from './result.ts';
 import type { WorkQueue } from './workqueue.ts';
+import { isAbortError, withSignal } from './scope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { isConflict, describeError } from '../kube/errors.ts';
 
@@ -71,7 +72,7 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
     metrics?.activeWorkers.inc({ controller: name });
     let outcome: 'success' | 'error' | 'requeue_after' | 'terminal' = 'success';
     try {
-        const res = await opts.reconcile(key, { log, signal });
+        const res = await withSignal(signal, () => opts.reconcile(key, { log, signal }));
         queue.forget(key);
         if (res && res.requeueAfterMs !== undefined && res.requeueAfterMs >= 0) {
             outcome = 'requeue_after';
@@ -85,7 +86,9 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
         } else {
             outcome = 'error';
             if (!signal.aborted) queue.addRateLimited(key);
-            if (isConflict(err)) {
+            if (signal.aborted && isAbortError(err)) {
+                log.debug({}, 'Reconcile cancelled: the controller is stopping');
+            } else if (isConflict(err)) {
                 log.debug({ retries: queue.numRequeues(key) }, 'Conflict writing object; retrying with fresh data');
             } else {
                 log.error({ err: describeError(err), retries: queue.numRequeues(key) }, 'Reconcile failed; retrying with backoff');

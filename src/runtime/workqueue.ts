@@ -28,6 +28,8 @@ export interface QueueMetrics {
 export class WorkQueue<K = string> {
     private queue: K[] = [];
     private head = 0;
+    /** Keys whose priority is above 0, handed out before the others (FIFO among themselves). */
+    private urgent: K[] = [];
     private dirty = new Set<K>();
     private processing = new Set<K>();
     private addedAt = new Map<K, number>();
@@ -38,16 +40,22 @@ export class WorkQueue<K = string> {
     private readonly limiter: RateLimiter<K>;
     private readonly clock: Clock;
     private readonly metrics: QueueMetrics;
+    private readonly priority: ((key: K) => number) | undefined;
 
-    constructor(opts: { rateLimiter?: RateLimiter<K>; clock?: Clock; metrics?: QueueMetrics } = {}) {
+    /**
+     * @param opts.priority a key whose priority is above 0 when it becomes ready is handed out
+     *   before every key of priority 0 (e.g. detaches before attaches)
+     */
+    constructor(opts: { rateLimiter?: RateLimiter<K>; clock?: Clock; metrics?: QueueMetrics; priority?: (key: K) => number } = {}) {
         this.clock = opts.clock ?? realClock;
         this.limiter = opts.rateLimiter ?? defaultControllerRateLimiter<K>(this.clock);
         this.metrics = opts.metrics ?? {};
+        this.priority = opts.priority;
     }
 
     /** Number of keys ready to be handed out (not counting delayed or in-flight keys). */
     len(): number {
-        return this.queue.length - this.head;
+        return this.urgent.length + this.queue.length - this.head;
     }
 
     /** Number of keys currently being processed by a worker. */
@@ -78,7 +86,8 @@ export class WorkQueue<K = string> {
             g(key);
             return;
         }
-        this.queue.push(key);
+        if (this.priority && this.priority(key) > 0) this.urgent.push(key);
+        else this.queue.push(key);
         this.metrics.depth?.(this.len());
     }
 
@@ -95,6 +104,13 @@ export class WorkQueue<K = string> {
      * done(key) afterwards. Resolves undefined once the queue is shut down and empty.
      */
     get(): Promise<K | undefined> {
+        if (this.urgent.length > 0) {
+            const key = this.urgent.shift() as K;
+            this.dirty.delete(key);
+            this.begin(key);
+            this.metrics.depth?.(this.len());
+            return Promise.resolve(key);
+        }
         if (this.len() > 0) {
             const key = this.queue[this.head++] as K;
             if (this.head > 1024 && this.head * 2 > this.queue.length) {

@@ -6,7 +6,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/cl
 import { NO_VOLUMES_NO_CLASS, decideClaim, decideReclaim, decideVolume, externalProvisioningMessage } from '../../../controllers/pv-binder/sync.ts';
 import type { BinderWorld, ClaimDecision } from '../../../controllers/pv-binder/sync.ts';
 import { decidePvcProtection, podUsesClaim } from '../../../controllers/pvc-protection/decide.ts';
-import { decidePvProtection } from '../../../controllers/pv-protection/index.ts';
+import { decidePvProtection } from '../../../controllers/pv-protection/decide.ts';
 import { pod, pv, pvc, sc, world } from './fixtures.ts';
 
 const BC = { 'pv.kubernetes.io/bind-completed': 'yes' };
