@@ -1,15 +1,11 @@
 import type { ControllerName } from '../src/config.ts';
-import type { Runnable } from '../src/runtime/manager.ts';
-import type { ControllerDeps } from '../src/deps.ts';
+import type { ControllerFactory } from '../src/runtime/loop.ts';
 import { attachDetach } from './attach-detach/index.ts';
 import { attacher } from './attacher/index.ts';
 import { provisioner } from './provisioner/index.ts';
 import { pvBinder } from './pv-binder/index.ts';
 import { pvProtection } from './pv-protection/index.ts';
 import { pvcProtection } from './pvc-protection/index.ts';
-
-/** Builds one controller's Runnable from the shared runtime. */
-export type ControllerFactory = (deps: ControllerDeps) => Runnable;
 
 /**
  * Every controller by its `--controllers` name. A name mapped to undefined is accepted but

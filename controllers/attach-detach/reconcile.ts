@@ -14,6 +14,7 @@ import type { SharedInformer } from '../../src/kube/informer.ts';
 import type { ReconcileResult } from '../../src/runtime/result.ts';
 import { POD_CLAIM_INDEX, VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
+import type { QueueRef } from '../../src/runtime/loop.ts';
 import {
     decideDetach,
     desiredForNode,
@@ -23,13 +24,14 @@ import {
     multiAttachMessage,
     uniqueVolumeName,
     volumeMsg,
-} from './plan.ts';
-import type { DesiredVolume } from './plan.ts';
+} from './decide.ts';
+import type { DesiredVolume } from './decide.ts';
 
 /** Informer index by spec.nodeName (pods and VolumeAttachments). */
 export const INDEX_NODE = 'nodeName';
 
-export interface AdcState {
+/** What the attach-detach reconciler reads and writes through (pods and VolumeAttachments indexed by INDEX_NODE). */
+export interface AttachDetachDeps {
     core: CoreV1Api;
     storage: StorageV1Api;
     pods: SharedInformer<V1Pod>;
@@ -42,20 +44,20 @@ export interface AdcState {
     forcedDetaches: client.Counter<'reason'>;
     maxWaitForUnmountMs: number;
     disableForceDetachOnTimeout: boolean;
-    /** Requeue a node (e.g. nodes waiting for a volume another node releases). */
-    enqueueNode(node: string): void;
+    /** The node queue (e.g. to requeue nodes waiting for a volume another node releases). */
+    nodeQueue: QueueRef<string>;
 }
 
 /** The attach-detach reconciler, keyed by node name. */
 export class AttachDetach {
-    private readonly s: AdcState;
+    private readonly s: AttachDetachDeps;
     /** VA name → when its detach was first requested (SetDetachRequestTime). */
     private readonly detachRequested = new Map<string, number>();
     /** pod uid + message → emitted, so each waiting pod hears each reason once. */
     private readonly told = new LRUCache<string, true>({ max: 50_000 });
 
-    constructor(state: AdcState) {
-        this.s = state;
+    constructor(deps: AttachDetachDeps) {
+        this.s = deps;
     }
 
     private tell(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -149,7 +151,7 @@ export class AttachDetach {
         const ref = this.s.volumes.get(pvName)?.spec?.claimRef;
         if (!ref?.name) return;
         for (const p of this.s.pods.byIndex(POD_CLAIM_INDEX, `${ref.namespace}/${ref.name}`)) {
-            if (p.spec?.nodeName && p.spec.nodeName !== except) this.s.enqueueNode(p.spec.nodeName);
+            if (p.spec?.nodeName && p.spec.nodeName !== except) this.s.nodeQueue.add(p.spec.nodeName);
         }
     }
 

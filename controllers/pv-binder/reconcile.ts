@@ -9,6 +9,7 @@ import type { EventRecorder } from '../../src/kube/events.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { patchClaim, patchClaimStatus, patchVolume, patchVolumeStatus } from '../../src/kube/patch.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
+import type { QueueRef } from '../../src/runtime/loop.ts';
 import { TerminalError } from '../../src/runtime/result.ts';
 import {
     ANN_BETA_STORAGE_PROVISIONER,
@@ -19,28 +20,28 @@ import {
     claimClass,
     claimRequest,
     isVolumeBoundToClaim,
+    volumeClass,
 } from '../../src/storage/helpers.ts';
 import { POD_CLAIM_INDEX } from '../../src/storage/indexers.ts';
 import { tryParseQuantity } from '../../src/storage/quantity.ts';
-import type { VolumeIndex } from './match.ts';
-import { explainNoMatch } from './match.ts';
-import type { BinderWorld, ClaimDecision, EventSpec, VolumeDecision } from './sync.ts';
-import { REASON, decideClaim, decideReclaim, decideVolume, provisionerAnnotated } from './sync.ts';
+import { VolumeIndex, explainNoMatch } from './volume-index.ts';
+import type { BinderWorld, ClaimDecision, EventSpec, VolumeDecision } from './decide.ts';
+import { REASON, decideClaim, decideReclaim, decideVolume, provisionerAnnotated } from './decide.ts';
 import type { BinderMetrics } from './metrics.ts';
 
-export interface BinderState {
+/** What the PV binder reads and writes through (pods indexed by POD_CLAIM_INDEX). */
+export interface BinderDeps {
     core: CoreV1Api;
     volumes: AssumeCache<V1PersistentVolume>;
     claims: AssumeCache<V1PersistentVolumeClaim>;
     classes: SharedInformer<V1StorageClass>;
     pods: SharedInformer<V1Pod>;
-    index: VolumeIndex;
     recorder: EventRecorder;
     metrics: BinderMetrics;
-    /** Enqueue a claim key for the claim workers. */
-    enqueueClaim(key: string): void;
-    /** Enqueue a volume name for the volume workers. */
-    enqueueVolume(name: string): void;
+    /** The claim queue (keys `ns/name`). */
+    claimQueue: QueueRef<string>;
+    /** The volume queue (PV names). */
+    volumeQueue: QueueRef<string>;
 }
 
 /** True when applying a reclaim decision would write or emit something. */
@@ -51,12 +52,15 @@ function changes(pv: V1PersistentVolume, d: VolumeDecision): boolean {
 }
 
 /**
- * The PV binder's reconcilers. Keeps, besides the caches: the PVs promised to in-flight binds
- * (so parallel claim workers never pick the same PV), the last FailedBinding explanation per
- * claim (one event per change), and provisioning start times (for the latency metric).
+ * The PV binder's reconcilers and all of its state besides the caches: the matching index of
+ * volumes (kept current from the effective view of volumes: informer plus our own assumed
+ * writes), the PVs promised to in-flight binds (so parallel claim workers never pick the same
+ * PV), the claims waiting for a volume of a class, the last FailedBinding explanation per claim
+ * (one event per change), and provisioning start times (for the latency metric).
  */
 export class Binder {
-    private readonly s: BinderState;
+    private readonly s: BinderDeps;
+    private readonly index = new VolumeIndex();
     /** PV name → claim key of the bind in flight. */
     private readonly reserved = new Map<string, string>();
     private readonly lastExplanation = new LRUCache<string, string>({ max: 100_000 });
@@ -66,16 +70,21 @@ export class Binder {
     private readonly waitingClass = new Map<string, string>();
     readonly world: BinderWorld;
 
-    constructor(state: BinderState) {
-        this.s = state;
-        const s = state;
+    constructor(deps: BinderDeps) {
+        this.s = deps;
+        const s = deps;
+        s.volumes.onChange((key, pv) => {
+            if (!pv) return this.index.remove(key);
+            this.index.upsert(pv);
+            if (!pv.spec?.claimRef && pv.status?.phase === 'Available') this.wakeWaiting(volumeClass(pv));
+        });
         this.world = {
             volume: (name) => s.volumes.get(name),
             storageClass: (name) => s.classes.get(name),
             storageClasses: () => s.classes.list(),
             podsUsingClaim: (ns, name) => s.pods.byIndex(POD_CLAIM_INDEX, `${ns}/${name}`),
-            findBestMatch: (claim, delay) => s.index.findBestMatch(claim, delay, (n) => this.reserved.has(n)),
-            explainNoMatch: (claim) => explainNoMatch(claim, s.index.values()),
+            findBestMatch: (claim, delay) => this.index.findBestMatch(claim, delay, (n) => this.reserved.has(n)),
+            explainNoMatch: (claim) => explainNoMatch(claim, this.index.values()),
         };
     }
 
@@ -95,9 +104,9 @@ export class Binder {
         this.waitingClass.set(key, cls);
     }
 
-    /** Enqueues the claims waiting for a PV of this class (call when one becomes Available). */
-    wakeWaiting(cls: string): void {
-        for (const k of this.waiting.get(cls) ?? []) this.s.enqueueClaim(k);
+    /** Enqueues the claims waiting for a PV of this class (when one becomes Available). */
+    private wakeWaiting(cls: string): void {
+        for (const k of this.waiting.get(cls) ?? []) this.s.claimQueue.add(k);
     }
 
     private emit(events: EventSpec[], claim: V1PersistentVolumeClaim | undefined, pv: V1PersistentVolume | undefined): void {
@@ -131,7 +140,7 @@ export class Binder {
         if (!claim) {
             this.setWaiting(key, undefined);
             // deleteClaim: wake the volumes that pointed at it so they become Released.
-            for (const pv of this.s.index.byClaimRef(key)) this.s.enqueueVolume(pv.metadata?.name ?? '');
+            for (const pv of this.index.byClaimRef(key)) this.s.volumeQueue.add(pv.metadata?.name ?? '');
             return;
         }
         if (claim.spec?.resources?.requests?.storage !== undefined && claimRequest(claim) === undefined) {
@@ -361,7 +370,7 @@ export class Binder {
             case 'none':
                 return;
             case 'enqueue-claim':
-                this.s.enqueueClaim(d.claimKey);
+                this.s.claimQueue.add(d.claimKey);
                 return;
             case 'phase': {
                 const updated = await this.updateVolumePhase(pv, d.phase, d.message ?? '');

@@ -117,6 +117,17 @@ export class ManagerProcess {
         }
     }
 
+    /**
+     * One sample of a Prometheus counter or gauge from this process's /metrics (0 when absent),
+     * e.g. `controller_runtime_reconcile_total{controller="pv-binder-volumes",result="success"}`.
+     */
+    async metric(sample: string): Promise<number> {
+        const l = (await eventually('metrics endpoint', () => this.lines.find((x) => x.msg === 'Serving HTTP endpoints' && (x.paths as string[]).includes('/metrics')))) as { port: number };
+        const text = await (await fetch(`http://127.0.0.1:${l.port}/metrics`)).text();
+        const line = text.split('\n').find((x) => x.startsWith(`${sample} `));
+        return line ? Number(line.slice(sample.length + 1)) : 0;
+    }
+
     /** The identity this process campaigns with (from its start-up log line). */
     async identity(): Promise<string> {
         const l = await this.waitForLog('Starting volume-controller-manager');

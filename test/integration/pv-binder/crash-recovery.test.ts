@@ -42,8 +42,11 @@ describe('pv-binder: complete bind after crash', () => {
     it('a restart does not rewrite bindings that are already complete', async () => {
         const before = await v.pv('crash-pv');
         const mgr = await startManager(env, 'pv-binder', ['--leader-elect=false']);
-        await eventually('a full resync pass', () => mgr.lines.some((l) => l.msg === 'Starting PV binder'));
-        await new Promise((r) => setTimeout(r, 1000));
+        // Positive signal first: the volume worker has reconciled the PV (and the claim worker the claim).
+        await eventually('the restarted binder synced the volume and the claim', async () =>
+            (await mgr.metric('controller_runtime_reconcile_total{controller="pv-binder-volumes",result="success"}')) >= 1 &&
+            (await mgr.metric('controller_runtime_reconcile_total{controller="pv-binder-claims",result="success"}')) >= 1,
+        );
         assert.equal((await v.pv('crash-pv')).metadata?.resourceVersion, before.metadata?.resourceVersion, 'no write to a correct PV');
         await stopManager(mgr);
     });

@@ -1,7 +1,7 @@
 // Builders for PV binder unit tables (pure data; no API server involved).
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1StorageClass } from '@kubernetes/client-node';
-import { VolumeIndex, explainNoMatch } from '../../../controllers/pv-binder/match.ts';
-import type { BinderWorld } from '../../../controllers/pv-binder/sync.ts';
+import { VolumeIndex, explainNoMatch } from '../../../controllers/pv-binder/volume-index.ts';
+import type { BinderWorld } from '../../../controllers/pv-binder/decide.ts';
 
 export function pv(name: string, size: string, o: { modes?: string[]; cls?: string; phase?: string; claimRef?: { name: string; namespace?: string; uid?: string }; labels?: Record<string, string>; mode?: string; ann?: Record<string, string>; policy?: string; deleting?: boolean; csi?: boolean } = {}): V1PersistentVolume {
     return {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { attachmentName, decideDetach, desiredForNode, isMultiAttachAllowed, isPodTerminated, multiAttachMessage, uniqueVolumeName, volumeMsg } from '../../../controllers/attach-detach/plan.ts';
+import { attachmentName, decideDetach, desiredForNode, isMultiAttachAllowed, isPodTerminated, multiAttachMessage, uniqueVolumeName, volumeMsg } from '../../../controllers/attach-detach/decide.ts';
 import { attacherFinalizer, pvAccessMode, publishCapability, sanitizeDriverName, vaSource } from '../../../controllers/attacher/plan.ts';
 
 describe('attach-detach names and predicates', () => {

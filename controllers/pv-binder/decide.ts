@@ -14,7 +14,7 @@ import {
     isVolumeBoundToClaim,
     volumeModeOf,
 } from '../../src/storage/helpers.ts';
-import { checkVolumeSatisfyClaim } from './match.ts';
+import { checkVolumeSatisfyClaim } from './volume-index.ts';
 
 /** An Event to emit, on the claim or on the volume being synced. */
 export interface EventSpec {

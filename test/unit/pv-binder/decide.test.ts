@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { NO_VOLUMES_NO_CLASS, decideClaim, decideReclaim, decideVolume, externalProvisioningMessage } from '../../../controllers/pv-binder/sync.ts';
-import type { BinderWorld, ClaimDecision } from '../../../controllers/pv-binder/sync.ts';
+import { NO_VOLUMES_NO_CLASS, decideClaim, decideReclaim, decideVolume, externalProvisioningMessage } from '../../../controllers/pv-binder/decide.ts';
+import type { BinderWorld, ClaimDecision } from '../../../controllers/pv-binder/decide.ts';
 import { decidePvcProtection, podUsesClaim } from '../../../controllers/pvc-protection/decide.ts';
 import { decidePvProtection } from '../../../controllers/pv-protection/decide.ts';
 import { pod, pv, pvc, sc, world } from './fixtures.ts';

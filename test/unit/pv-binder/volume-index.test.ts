@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import { VolumeIndex, checkVolumeSatisfyClaim, explainNoMatch, findMatchingVolume } from '../../../controllers/pv-binder/match.ts';
+import { VolumeIndex, checkVolumeSatisfyClaim, explainNoMatch, findMatchingVolume } from '../../../controllers/pv-binder/volume-index.ts';
 import { accessModesKey, containsModes } from '../../../src/storage/helpers.ts';
 import { pv, pvc } from './fixtures.ts';
 
