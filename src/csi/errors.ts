@@ -42,3 +42,17 @@ export function describeCsiError(err: unknown): string {
         .join('');
     return `rpc error: code = ${pascal === 'Cancelled' ? 'Canceled' : pascal} desc = ${msg}`;
 }
+
+/**
+ * The method `method` of a CSI implementation, bound to it; when the implementation lacks it, a
+ * function that rejects with CsiError UNIMPLEMENTED, which is what a gRPC driver answers for an
+ * RPC it does not serve. One rule for in-process drivers (optional CsiClient methods) and for
+ * serveDriver's mapping. Callers must not retry UNIMPLEMENTED (spec "Error Scheme").
+ */
+export function orUnimplemented<T extends object, K extends keyof T>(impl: T, method: K): NonNullable<T[K]> {
+    const fn = impl[method];
+    if (typeof fn === 'function') return fn.bind(impl) as NonNullable<T[K]>;
+    return (async () => {
+        throw new CsiError(Status.UNIMPLEMENTED, `${String(method)} is not implemented by this driver`);
+    }) as NonNullable<T[K]>;
+}
