@@ -8,7 +8,7 @@ import type { V1Pod, V1VolumeAttachment } from '@kubernetes/client-node';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { defineController } from '../../src/runtime/loop.ts';
 import { POD_CLAIM_INDEX, VA_PV_INDEX, podClaimKeys, vaPersistentVolume } from '../../src/storage/indexers.ts';
-import { AttachDetach, INDEX_NODE } from './reconcile.ts';
+import { AttachDetach, INDEX_INLINE_VOLUME, INDEX_NODE, vaInlineVolumeKeys } from './reconcile.ts';
 
 /** Event source component, as upstream. */
 export const COMPONENT = 'attachdetach-controller';
@@ -26,6 +26,7 @@ export const attachDetach = defineController('attach-detach', (loop, deps) => {
     attachments.addIndexer(INDEX_NODE, (a) => (a.spec?.nodeName ? [a.spec.nodeName] : []));
     pods.addIndexer(POD_CLAIM_INDEX, podClaimKeys);
     attachments.addIndexer(VA_PV_INDEX, vaPersistentVolume);
+    attachments.addIndexer(INDEX_INLINE_VOLUME, vaInlineVolumeKeys);
 
     const nodeQueue = loop.queue({ name: 'nodes', reconcile: (node, ctx) => adc.syncNode(node, ctx.log) });
     const adc: AttachDetach = new AttachDetach({

@@ -15,9 +15,10 @@ import type { ReconcileResult } from '../../src/runtime/result.ts';
 import { POD_CLAIM_INDEX, VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
 import type { QueueRef } from '../../src/runtime/loop.ts';
+import { isInlineMigratable, isMigratable, translateInTreeSpecToCSI } from '../../src/migration/index.ts';
 import {
     decideDetach,
-    desiredForNode,
+    desiredStateForNode,
     hasOutOfServiceTaint,
     isMultiAttachAllowed,
     isNodeReady,
@@ -29,6 +30,15 @@ import type { DesiredVolume } from './decide.ts';
 
 /** Informer index by spec.nodeName (pods and VolumeAttachments). */
 export const INDEX_NODE = 'nodeName';
+
+/** VolumeAttachment index of inline (migrated) volumes by `<attacher>^<volume handle>`: where else a pod's inline volume is attached. */
+export const INDEX_INLINE_VOLUME = 'inlineVolume';
+
+/** Index function for INDEX_INLINE_VOLUME. */
+export function vaInlineVolumeKeys(va: V1VolumeAttachment): string[] {
+    const h = va.spec?.source?.inlineVolumeSpec?.csi?.volumeHandle;
+    return h ? [`${va.spec?.attacher}^${h}`] : [];
+}
 
 /** What the attach-detach reconciler reads and writes through (pods and VolumeAttachments indexed by INDEX_NODE). */
 export interface AttachDetachDeps {
@@ -55,21 +65,72 @@ export class AttachDetach {
     private readonly detachRequested = new Map<string, number>();
     /** pod uid + message → emitted, so each waiting pod hears each reason once. */
     private readonly told = new LRUCache<string, true>({ max: 50_000 });
+    /** PV uid@resourceVersion → its CSI translation (a migrated in-tree PV), or the translation error. */
+    private readonly translated = new LRUCache<string, { pv: V1PersistentVolume } | { error: Error }>({ max: 10_000 });
 
     constructor(deps: AttachDetachDeps) {
         this.s = deps;
     }
 
-    private tell(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    /** Emits the event on the pod unless it was told this already; returns whether it was emitted. */
+    private tell(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): boolean {
         const key = `${pod.metadata?.uid}\u0000${reason}\u0000${message}`;
-        if (this.told.has(key)) return;
+        if (this.told.has(key)) return false;
         this.told.set(key, true);
         this.s.recorder.event(pod, type, reason, message);
+        return true;
     }
 
+    /** Whether a pod uses the desired volume d: through the same claim, or through an inline volume translating to the same handle. */
+    private podUses(pod: V1Pod, d: DesiredVolume): boolean {
+        if (d.pvName) {
+            const ref = d.pv.spec?.claimRef;
+            return pod.metadata?.namespace === ref?.namespace && (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ref?.name);
+        }
+        return (pod.spec?.volumes ?? []).some((v) => {
+            if (!isInlineMigratable(v)) return false;
+            try {
+                const csi = translateInTreeSpecToCSI({ volume: v }, pod.metadata?.namespace ?? '').pv.spec?.csi;
+                return csi?.driver === d.driver && csi.volumeHandle === d.handle;
+            } catch {
+                return false;
+            }
+        });
+    }
+
+    /**
+     * The CSI translation of a migrated in-tree PV, memoized per resourceVersion.
+     * @throws TranslationError (`failed to translate in-tree pv to CSI: …`)
+     */
+    private translatePV(pv: V1PersistentVolume): V1PersistentVolume {
+        const key = `${pv.metadata?.uid ?? pv.metadata?.name}@${pv.metadata?.resourceVersion}`;
+        let t = this.translated.get(key);
+        if (!t) {
+            try {
+                t = { pv: translateInTreeSpecToCSI({ pv }, '').pv };
+            } catch (e) {
+                t = { error: e as Error };
+            }
+            this.translated.set(key, t);
+        }
+        if ('error' in t) throw t.error;
+        return t.pv;
+    }
+
+    /** The volume handle a VolumeAttachment attaches: its PV's CSI handle (translated for a migrated in-tree PV), or its inline spec's. */
     private vaHandle(va: V1VolumeAttachment): string | undefined {
         const pvName = va.spec?.source?.persistentVolumeName;
-        if (pvName) return this.s.volumes.get(pvName)?.spec?.csi?.volumeHandle;
+        if (pvName) {
+            const pv = this.s.volumes.get(pvName);
+            if (!pv) return undefined;
+            if (pv.spec?.csi) return pv.spec.csi.volumeHandle;
+            if (!isMigratable({ pv })) return undefined;
+            try {
+                return this.translatePV(pv).spec?.csi?.volumeHandle;
+            } catch {
+                return undefined;
+            }
+        }
         return va.spec?.source?.inlineVolumeSpec?.csi?.volumeHandle;
     }
 
@@ -77,11 +138,19 @@ export class AttachDetach {
     async syncNode(nodeName: string, log: Logger): Promise<ReconcileResult | void> {
         const node = this.s.nodes.get(nodeName);
         const l = log.child({ node: nodeName });
-        const desired = desiredForNode(node, this.s.pods.byIndex(INDEX_NODE, nodeName), {
+        const { desired, untranslatable } = desiredStateForNode(node, this.s.pods.byIndex(INDEX_NODE, nodeName), {
             claim: (k) => this.s.claims.get(k),
             volume: (n) => this.s.volumes.get(n),
             csiDriver: (n) => this.s.csiDrivers.get(n),
+            translatePV: (pv) => this.translatePV(pv),
         });
+        // An in-tree volume whose spec cannot be translated to its CSI driver is never attached:
+        // the pod is told why (upstream logs it at V(10) only).
+        for (const u of untranslatable) {
+            if (this.tell(u.pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', u.volumeName, `: ${u.message}`))) {
+                l.warn({ pod: `${u.pod.metadata?.namespace}/${u.pod.metadata?.name}`, volume: u.volumeName, err: u.message }, 'Cannot attach an in-tree volume through its CSI driver');
+            }
+        }
         let requeueMs: number | undefined;
         const soonest = (ms: number) => (requeueMs = requeueMs === undefined ? ms : Math.min(requeueMs, ms));
 
@@ -105,7 +174,8 @@ export class AttachDetach {
             const handle = this.vaHandle(va);
             const uniq = handle ? uniqueVolumeName(va.spec?.attacher ?? '', handle) : undefined;
             const mounted = !!uniq && (node?.status?.volumesInUse ?? []).includes(uniq);
-            const first = this.detachRequested.get(name) ?? now;
+            const requested = this.detachRequested.get(name);
+            const first = requested ?? now;
             this.detachRequested.set(name, first);
             const d = decideDetach({
                 nodeExists: !!node,
@@ -117,6 +187,7 @@ export class AttachDetach {
                 disableForce: this.s.disableForceDetachOnTimeout,
             });
             if (d.action === 'wait') {
+                if (requested === undefined) l.info({ va: name, volume: uniq }, 'Detach waits until the node no longer reports the volume in use');
                 soonest(d.retryMs);
                 // Pods elsewhere waiting for this volume learn what the detach waits for.
                 this.wakeWaiters(va.spec?.source?.persistentVolumeName, nodeName);
@@ -160,18 +231,20 @@ export class AttachDetach {
         const va = this.s.attachments.get(d.vaName);
         if (!va) {
             if (!isMultiAttachAllowed(d.pv)) {
-                const elsewhere = this.s.attachments.byIndex(VA_PV_INDEX, d.pvName).filter((a) => a.spec?.nodeName !== nodeName);
+                const elsewhere = (d.pvName ? this.s.attachments.byIndex(VA_PV_INDEX, d.pvName) : this.s.attachments.byIndex(INDEX_INLINE_VOLUME, `${d.driver}^${d.handle}`)).filter(
+                    (a) => a.spec?.nodeName !== nodeName,
+                );
                 if (elsewhere.length > 0) {
                     const holders = elsewhere.map((a) => {
                         const other = a.spec?.nodeName ?? '';
-                        const pods = this.s.pods.byIndex(INDEX_NODE, other).filter((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === d.pv.spec?.claimRef?.name) && p.metadata?.namespace === d.pv.spec?.claimRef?.namespace);
+                        const pods = this.s.pods.byIndex(INDEX_NODE, other).filter((p) => this.podUses(p, d));
                         const since = this.detachRequested.get(a.metadata?.name ?? '');
                         const uniq = uniqueVolumeName(d.driver, d.handle);
                         const mounted = (this.s.nodes.get(other)?.status?.volumesInUse ?? []).includes(uniq);
                         return { node: other, pods, waitingSince: since ? new Date(since) : undefined, mounted };
                     });
-                    for (const pod of d.pods) this.tell(pod, 'Warning', 'FailedAttachVolume', multiAttachMessage(d.pvName, pod.metadata?.namespace ?? '', holders));
-                    log.info({ pv: d.pvName, heldBy: holders.map((h) => h.node) }, 'Waiting for detach from another node before attaching');
+                    for (const pod of d.pods) this.tell(pod, 'Warning', 'FailedAttachVolume', multiAttachMessage(d.specName, pod.metadata?.namespace ?? '', holders));
+                    log.info({ pv: d.specName, heldBy: holders.map((h) => h.node) }, 'Waiting for detach from another node before attaching');
                     return undefined;
                 }
             }
@@ -181,10 +254,10 @@ export class AttachDetach {
                         apiVersion: 'storage.k8s.io/v1',
                         kind: 'VolumeAttachment',
                         metadata: { name: d.vaName },
-                        spec: { attacher: d.driver, nodeName, source: { persistentVolumeName: d.pvName } },
+                        spec: { attacher: d.driver, nodeName, source: d.source },
                     },
                 });
-                log.info({ pv: d.pvName, va: d.vaName, driver: d.driver }, 'Attach requested: created VolumeAttachment');
+                log.info({ pv: d.specName, va: d.vaName, driver: d.driver, ...(d.migrated ? { migrated: true } : {}) }, 'Attach requested: created VolumeAttachment');
                 crashPoint('attach-detach:after-create');
             } catch (err) {
                 if (!isAlreadyExists(err)) throw err;
@@ -192,15 +265,15 @@ export class AttachDetach {
             return undefined;
         }
         if (va.metadata?.deletionTimestamp) {
-            for (const pod of d.pods) this.tell(pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', d.pvName, ': volume attachment is being deleted'));
+            for (const pod of d.pods) this.tell(pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', d.specName, ': volume attachment is being deleted'));
             return undefined;
         }
         if (va.status?.attached) {
-            for (const pod of d.pods) this.tell(pod, 'Normal', 'SuccessfulAttachVolume', volumeMsg('AttachVolume.Attach succeeded', d.pvName, ''));
+            for (const pod of d.pods) this.tell(pod, 'Normal', 'SuccessfulAttachVolume', volumeMsg('AttachVolume.Attach succeeded', d.specName, ''));
             return undefined;
         }
         const err = va.status?.attachError?.message;
-        if (err) for (const pod of d.pods) this.tell(pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', d.pvName, `: ${err}`));
+        if (err) for (const pod of d.pods) this.tell(pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', d.specName, `: ${err}`));
         return undefined;
     }
 

@@ -1,13 +1,17 @@
 // Pure decisions of the PV binder: given the world as the caches show it, what should happen to
 // one claim or one volume. No I/O, no clock. Mirrors pv_controller.go syncClaim / syncVolume.
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1StorageClass } from '@kubernetes/client-node';
+import { csiNameFromInTreeName, isMigrationEnabledForPlugin } from '../../src/migration/index.ts';
 import {
+    ANN_BETA_STORAGE_PROVISIONER,
     ANN_BIND_COMPLETED,
     ANN_BOUND_BY_CONTROLLER,
     ANN_DYNAMICALLY_PROVISIONED,
     ANN_MIGRATED_TO,
     ANN_SELECTED_NODE,
     ANN_STORAGE_PROVISIONER,
+    FINALIZER_EXTERNAL_PROVISIONER,
+    FINALIZER_PV_CONTROLLER,
     claimClass,
     claimHasClass,
     defaultClass,
@@ -41,7 +45,14 @@ export interface BinderWorld {
 export type ClaimDecision =
     | { action: 'bind'; volume: V1PersistentVolume; events: EventSpec[] }
     | { action: 'assign-default-class'; className: string; events: EventSpec[] }
-    | { action: 'provision'; provisioner: string; events: EventSpec[] }
+    | {
+          action: 'provision';
+          /** The provisioner the claim is handed to (the CSI driver for a migrated in-tree class). */
+          provisioner: string;
+          /** The annotation changes setClaimProvisioner writes (undefined: already set). */
+          annotations?: AnnotationPatch;
+          events: EventSpec[];
+      }
     | { action: 'status'; phase: 'Pending' | 'Lost'; events: EventSpec[]; eventOnChangeOnly?: boolean }
     | { action: 'fail'; error: string; events: EventSpec[] }
     | { action: 'none'; events: EventSpec[] };
@@ -118,12 +129,20 @@ function decideProvision(claim: V1PersistentVolumeClaim, world: BinderWorld): Cl
     if (!sc) {
         return { action: 'none', events: [{ on: 'claim', type: 'Warning', reason: REASON.ProvisioningFailed, message: `storageclass.storage.k8s.io "${name}" not found` }] };
     }
-    const provisioner = sc.provisioner;
-    if (provisioner.startsWith('kubernetes.io/')) {
+    let provisioner = sc.provisioner;
+    if (isMigrationEnabledForPlugin(provisioner)) {
+        // CSI migration: the in-tree class is provisioned by its CSI driver (provisionClaimOperationExternal).
+        provisioner = csiNameFromInTreeName(provisioner);
+    } else if (provisioner.startsWith('kubernetes.io/')) {
         // In-tree provisioners have no plugin here, as in a kube-controller-manager without them.
         return { action: 'none', events: [{ on: 'claim', type: 'Warning', reason: REASON.ProvisioningFailed, message: `no volume plugin matched name: ${provisioner}` }] };
     }
-    return { action: 'provision', provisioner, events: [{ on: 'claim', type: 'Normal', reason: REASON.ExternalProvisioning, message: externalProvisioningMessage(provisioner) }] };
+    return {
+        action: 'provision',
+        provisioner,
+        annotations: claimProvisionerAnnotations(claim, provisioner),
+        events: [{ on: 'claim', type: 'Normal', reason: REASON.ExternalProvisioning, message: externalProvisioningMessage(provisioner) }],
+    };
 }
 
 /** syncUnboundClaim. */
@@ -243,7 +262,8 @@ export function decideVolume(pv: V1PersistentVolume, claim: V1PersistentVolumeCl
 export function decideReclaim(pv: V1PersistentVolume, podsUsingClaim: V1Pod[], claimCached: boolean): VolumeDecision {
     const ann = pv.metadata?.annotations ?? {};
     const name = pv.metadata?.name ?? '';
-    if (ann[ANN_MIGRATED_TO] !== undefined) return { action: 'none', events: [] };
+    // A migrated volume is the CSI driver's external provisioner's to delete: stand down.
+    if (ann[ANN_MIGRATED_TO]) return { action: 'none', events: [] };
     const fail = (reason: string, message: string): VolumeDecision => ({
         action: 'phase',
         phase: 'Failed',
@@ -262,12 +282,14 @@ export function decideReclaim(pv: V1PersistentVolume, podsUsingClaim: V1Pod[], c
             return fail(REASON.VolumeFailedRecycle, 'No recycler plugin found for the volume!');
         }
         case 'Delete': {
+            // findDeletablePlugin: the provisioner's plugin (none here for kubernetes.io/* ones), else
+            // an external deleter for migrated or CSI volumes, else a plugin by spec (none here).
             const by = ann[ANN_DYNAMICALLY_PROVISIONED];
-            if (by !== undefined) {
+            if (by) {
                 if (!by.startsWith('kubernetes.io/')) return { action: 'none', events: [] };
                 return fail(REASON.VolumeFailedDelete, `no volume plugin matched name: ${by}`);
             }
-            if (pv.spec?.csi) return { action: 'none', events: [] };
+            if (ann[ANN_MIGRATED_TO] !== undefined || pv.spec?.csi) return { action: 'none', events: [] };
             return fail(REASON.VolumeFailedDelete, `error getting deleter volume plugin for volume "${name}": no volume plugin matched`);
         }
         default:
@@ -278,4 +300,89 @@ export function decideReclaim(pv: V1PersistentVolume, podsUsingClaim: V1Pod[], c
 /** True when the claim already carries the storage-provisioner annotation with this value (setClaimProvisioner no-op). */
 export function provisionerAnnotated(claim: V1PersistentVolumeClaim, provisioner: string): boolean {
     return claim.metadata?.annotations?.[ANN_STORAGE_PROVISIONER] === provisioner;
+}
+
+/** Annotation changes as a JSON merge patch: a value sets, null removes. */
+export type AnnotationPatch = Record<string, string | null>;
+
+/**
+ * updateMigrationAnnotations (pv_controller_base.go) as a patch: the provisioner of a claim
+ * (volume.kubernetes.io/storage-provisioner, else the beta one) or of a volume
+ * (pv.kubernetes.io/provisioned-by; statically provisioned volumes are left alone) decides
+ * `pv.kubernetes.io/migrated-to`: the CSI driver's name when the plugin is migrated, removed when
+ * it is not. Undefined when nothing changes.
+ * @param ann the object's annotations; @param claim whether they are a claim's
+ */
+export function migrationAnnotations(ann: Record<string, string> | undefined, claim: boolean): AnnotationPatch | undefined {
+    if (!ann) return undefined;
+    let provisioner = ann[claim ? ANN_STORAGE_PROVISIONER : ANN_DYNAMICALLY_PROVISIONED];
+    if (provisioner === undefined && claim) provisioner = ann[ANN_BETA_STORAGE_PROVISIONER];
+    if (provisioner === undefined) return undefined;
+    const migratedTo = ann[ANN_MIGRATED_TO] ?? '';
+    if (isMigrationEnabledForPlugin(provisioner)) {
+        const driver = csiNameFromInTreeName(provisioner);
+        return migratedTo !== driver ? { [ANN_MIGRATED_TO]: driver } : undefined;
+    }
+    // Rollback: the annotation exists but the plugin is not migrated (any more).
+    return migratedTo !== '' ? { [ANN_MIGRATED_TO]: null } : undefined;
+}
+
+/**
+ * modifyDeletionFinalizers (pv_controller_base.go), for dynamically provisioned volumes only:
+ * a migrated plugin's volume loses `kubernetes.io/pv-controller` (its CSI driver's provisioner
+ * protects it); an in-tree (`kubernetes.io/`) non-migrated one gets it with reclaim policy
+ * Delete, loses it with Retain or Recycle, and loses the external provisioner's finalizer
+ * (migration rollback). Every copy of a removed finalizer goes.
+ * @returns the new finalizer list, or undefined when unchanged
+ */
+export function deletionFinalizers(pv: V1PersistentVolume): string[] | undefined {
+    const ann = pv.metadata?.annotations ?? {};
+    if (!Object.hasOwn(ann, ANN_DYNAMICALLY_PROVISIONED)) return undefined;
+    const provisioner = ann[ANN_DYNAMICALLY_PROVISIONED] ?? '';
+    let out = [...(pv.metadata?.finalizers ?? [])];
+    let modified = false;
+    const remove = (f: string) => {
+        if (!out.includes(f)) return;
+        out = out.filter((x) => x !== f);
+        modified = true;
+    };
+    if (isMigrationEnabledForPlugin(provisioner)) {
+        remove(FINALIZER_PV_CONTROLLER);
+        return modified ? out : undefined;
+    }
+    if (!provisioner.startsWith('kubernetes.io/')) return undefined;
+    const policy = pv.spec?.persistentVolumeReclaimPolicy;
+    if (policy === 'Delete' && !out.includes(FINALIZER_PV_CONTROLLER)) {
+        out.push(FINALIZER_PV_CONTROLLER);
+        modified = true;
+    } else if (policy === 'Retain' || policy === 'Recycle') {
+        remove(FINALIZER_PV_CONTROLLER);
+    }
+    remove(FINALIZER_EXTERNAL_PROVISIONER);
+    return modified ? out : undefined;
+}
+
+/** What updateVolumeMigrationAnnotationsAndFinalizers writes to a volume before its sync. */
+export interface VolumeMigrationUpdate {
+    annotations?: AnnotationPatch;
+    finalizers?: string[];
+}
+
+/** updateVolumeMigrationAnnotationsAndFinalizers: the annotation and finalizer changes, or undefined. */
+export function volumeMigrationUpdate(pv: V1PersistentVolume): VolumeMigrationUpdate | undefined {
+    const annotations = migrationAnnotations(pv.metadata?.annotations, false);
+    const finalizers = deletionFinalizers(pv);
+    if (!annotations && !finalizers) return undefined;
+    return { ...(annotations ? { annotations } : {}), ...(finalizers ? { finalizers } : {}) };
+}
+
+/**
+ * setClaimProvisioner: both storage-provisioner annotations set to provisioner, then
+ * updateMigrationAnnotations on the result (which removes a migrated-to the new provisioner does
+ * not justify). Undefined when the GA annotation already names provisioner.
+ */
+export function claimProvisionerAnnotations(claim: V1PersistentVolumeClaim, provisioner: string): AnnotationPatch | undefined {
+    if (provisionerAnnotated(claim, provisioner)) return undefined;
+    const ann = { ...(claim.metadata?.annotations ?? {}), [ANN_BETA_STORAGE_PROVISIONER]: provisioner, [ANN_STORAGE_PROVISIONER]: provisioner };
+    return { [ANN_BETA_STORAGE_PROVISIONER]: provisioner, [ANN_STORAGE_PROVISIONER]: provisioner, ...migrationAnnotations(ann, true) };
 }

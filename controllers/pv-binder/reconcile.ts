@@ -1,4 +1,4 @@
-// The PV binder's I/O: reads the caches, asks sync.ts what to do, writes with optimistic
+// The PV binder's I/O: reads the caches, asks decide.ts what to do, writes with optimistic
 // concurrency, emits events. Mirrors pv_controller.go syncClaim / syncVolume / bind.
 import type { CoreV1Api, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1StorageClass } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
@@ -12,11 +12,11 @@ import { crashPoint } from '../../src/runtime/faults.ts';
 import type { QueueRef } from '../../src/runtime/loop.ts';
 import { TerminalError } from '../../src/runtime/result.ts';
 import {
-    ANN_BETA_STORAGE_PROVISIONER,
     ANN_BIND_COMPLETED,
     ANN_BOUND_BY_CONTROLLER,
+    ANN_DYNAMICALLY_PROVISIONED,
+    ANN_MIGRATED_TO,
     ANN_PRE_RESIZE_CAPACITY,
-    ANN_STORAGE_PROVISIONER,
     claimClass,
     claimRequest,
     isVolumeBoundToClaim,
@@ -26,7 +26,7 @@ import { POD_CLAIM_INDEX } from '../../src/storage/indexers.ts';
 import { tryParseQuantity } from '../../src/storage/quantity.ts';
 import { VolumeIndex, explainNoMatch } from './volume-index.ts';
 import type { BinderWorld, ClaimDecision, EventSpec, VolumeDecision } from './decide.ts';
-import { REASON, decideClaim, decideReclaim, decideVolume, provisionerAnnotated } from './decide.ts';
+import { REASON, decideClaim, decideReclaim, decideVolume, migrationAnnotations, volumeMigrationUpdate } from './decide.ts';
 import type { BinderMetrics } from './metrics.ts';
 
 /** What the PV binder reads and writes through (pods indexed by POD_CLAIM_INDEX). */
@@ -136,13 +136,14 @@ export class Binder {
 
     /** syncClaim for `ns/name`. */
     async syncClaim(key: string, log: Logger): Promise<void> {
-        const claim = this.s.claims.get(key);
+        let claim = this.s.claims.get(key);
         if (!claim) {
             this.setWaiting(key, undefined);
             // deleteClaim: wake the volumes that pointed at it so they become Released.
             for (const pv of this.index.byClaimRef(key)) this.s.volumeQueue.add(pv.metadata?.name ?? '');
             return;
         }
+        claim = await this.annealClaimMigration(claim, key, log);
         if (claim.spec?.resources?.requests?.storage !== undefined && claimRequest(claim) === undefined) {
             const msg = `invalid storage request "${claim.spec.resources.requests.storage}"`;
             this.s.recorder.event(claim, 'Warning', REASON.FailedBinding, msg);
@@ -189,12 +190,10 @@ export class Binder {
             case 'provision':
                 this.emit(decision.events, claim, undefined);
                 if (!this.provisionStart.has(claim.metadata?.uid ?? '')) this.provisionStart.set(claim.metadata?.uid ?? '', Date.now());
-                if (!provisionerAnnotated(claim, decision.provisioner)) {
-                    await this.write(this.s.claims, key, () =>
-                        patchClaim(this.s.core, claim, {
-                            metadata: { annotations: { [ANN_STORAGE_PROVISIONER]: decision.provisioner, [ANN_BETA_STORAGE_PROVISIONER]: decision.provisioner } },
-                        }),
-                    );
+                if (decision.annotations) {
+                    const annotations = decision.annotations;
+                    const c = claim;
+                    await this.write(this.s.claims, key, () => patchClaim(this.s.core, c, { metadata: { annotations } }));
                     log2.info({ provisioner: decision.provisioner }, 'Handed claim to its external provisioner');
                 }
                 return;
@@ -212,6 +211,35 @@ export class Binder {
                 this.emit(decision.events, claim, undefined);
                 return;
         }
+    }
+
+    /**
+     * updateClaimMigrationAnnotations: sets or removes the claim's `pv.kubernetes.io/migrated-to`
+     * from its storage-provisioner annotation before anything else; resolves to the claim to sync.
+     * @throws the write's error (the claim is synced again with backoff)
+     */
+    private async annealClaimMigration(claim: V1PersistentVolumeClaim, key: string, log: Logger): Promise<V1PersistentVolumeClaim> {
+        const annotations = migrationAnnotations(claim.metadata?.annotations, true);
+        if (!annotations) return claim;
+        const updated = await this.write(this.s.claims, key, () => patchClaim(this.s.core, claim, { metadata: { annotations } }));
+        log.info({ pvc: key, migratedTo: annotations[ANN_MIGRATED_TO] }, 'Updated the CSI migration annotation of claim');
+        return updated;
+    }
+
+    /**
+     * updateVolumeMigrationAnnotationsAndFinalizers: `pv.kubernetes.io/migrated-to` and the
+     * deletion-protection finalizers of a dynamically provisioned volume, in one write; resolves to
+     * the volume to sync. @throws the write's error
+     */
+    private async annealVolumeMigration(pv: V1PersistentVolume, log: Logger): Promise<V1PersistentVolume> {
+        const u = volumeMigrationUpdate(pv);
+        if (!u) return pv;
+        const meta: Record<string, unknown> = {};
+        if (u.annotations) meta.annotations = u.annotations;
+        if (u.finalizers) meta.finalizers = u.finalizers;
+        const updated = await this.write(this.s.volumes, pv.metadata?.name ?? '', () => patchVolume(this.s.core, pv, { metadata: meta }));
+        log.info({ migratedTo: u.annotations?.[ANN_MIGRATED_TO], finalizers: u.finalizers }, 'Updated the CSI migration annotation and deletion finalizers of volume');
+        return updated;
     }
 
     /** True (and remembered) when this FailedBinding explanation differs from the last one emitted for the claim. */
@@ -344,6 +372,7 @@ export class Binder {
         let pv = this.s.volumes.get(name);
         if (!pv) return;
         const log2 = log.child({ pv: name });
+        pv = await this.annealVolumeMigration(pv, log2);
         let claim = await this.claimFor(pv, false);
         let decision = decideVolume(pv, claim);
         const acts = decision.action === 'phase' || (decision.action === 'reclaim' && changes(pv, this.reclaimDecision(pv)));
@@ -352,7 +381,7 @@ export class Binder {
             // both. A reclaim that would do nothing (Retain, external deleter) needs no re-read, so a
             // resync of many Released PVs costs no API reads.
             try {
-                pv = await this.s.core.readPersistentVolume({ name });
+                pv = await this.annealVolumeMigration(await this.s.core.readPersistentVolume({ name }), log2);
             } catch (err) {
                 if (isNotFound(err)) return;
                 throw err;
@@ -376,12 +405,12 @@ export class Binder {
                 const updated = await this.updateVolumePhase(pv, d.phase, d.message ?? '');
                 if (d.phase === 'Released') {
                     log.info({ pvc: `${pv.spec?.claimRef?.namespace}/${pv.spec?.claimRef?.name}` }, 'Volume released: its claim is gone');
-                    await this.reclaim(updated, log);
+                    await this.reclaim(updated, log, true);
                 }
                 return;
             }
             case 'reclaim':
-                await this.reclaim(pv, log);
+                await this.reclaim(pv, log, false);
                 return;
             case 'unbind': {
                 const claimRef = d.keepClaimName ? { uid: null } : null;
@@ -403,9 +432,16 @@ export class Binder {
         return decideReclaim(pv, pods, claimCached);
     }
 
-    private async reclaim(pv: V1PersistentVolume, log: Logger): Promise<void> {
+    /** reclaimVolume; `released` when the volume has just become Released (then a hand-off to an external deleter is logged at info, else at debug). */
+    private async reclaim(pv: V1PersistentVolume, log: Logger, released: boolean): Promise<void> {
         const d = this.reclaimDecision(pv);
         if (d.action === 'phase') log.warn({ phase: d.phase, message: d.message }, 'Volume reclaim failed');
+        if (d.action === 'none' && pv.spec?.persistentVolumeReclaimPolicy === 'Delete') {
+            // A migrated in-tree volume goes to its CSI driver's provisioner (migrated-to), never to an in-tree deleter.
+            const ann = pv.metadata?.annotations ?? {};
+            const deleter = ann[ANN_MIGRATED_TO] || ann[ANN_DYNAMICALLY_PROVISIONED] || pv.spec?.csi?.driver || '';
+            log[released ? 'info' : 'debug']({ deleter }, 'Volume deletion left to its external provisioner');
+        }
         await this.applyVolume(pv, undefined, d, log);
     }
 

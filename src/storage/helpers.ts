@@ -16,6 +16,8 @@ export const ANN_MIGRATED_TO = 'pv.kubernetes.io/migrated-to';
 export const FINALIZER_PVC_PROTECTION = 'kubernetes.io/pvc-protection';
 export const FINALIZER_PV_PROTECTION = 'kubernetes.io/pv-protection';
 export const FINALIZER_EXTERNAL_PROVISIONER = 'external-provisioner.volume.kubernetes.io/finalizer';
+/** The PV controller's deletion protection of in-tree provisioned Delete volumes (PVDeletionInTreeProtectionFinalizer). */
+export const FINALIZER_PV_CONTROLLER = 'kubernetes.io/pv-controller';
 
 /** The access modes the API knows, with kubectl's short names. */
 export const ACCESS_MODE_SHORT: Record<string, string> = {
