@@ -129,7 +129,8 @@ describe('real node: hostpathplugin as a third-party driver (attach required)', 
         }, 60_000, 100);
         assert.ok(unmountedFirst, 'the VolumeAttachment was deleted while the kubelet still reported the volume in use');
         assert.equal(driverVolumes(node).find((v) => v.VolID === handle)?.Attached, false, 'hostpathplugin saw ControllerUnpublishVolume');
-        assert.ok(await podGone('reader'));
+        // The kubelet unmounts before it confirms the pod's termination; the object goes after.
+        await eventually('reader gone', () => podGone('reader'), 60_000, 250);
 
         // Deleting the claim: DeleteVolume; nothing is left in the driver.
         await core.deleteNamespacedPersistentVolumeClaim({ name: 'data', namespace: NS });
