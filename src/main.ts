@@ -6,7 +6,7 @@ import type { Config } from './config.ts';
 import type { ControllerDeps } from './deps.ts';
 import { HealthServer } from './http/server.ts';
 import { Metrics } from './http/metrics.ts';
-import { loadKubeConfig, makeClients } from './kube/client.ts';
+import { loadKubeConfig, makeClients, makeLeaderElectionClient } from './kube/client.ts';
 import { describeError } from './kube/errors.ts';
 import { EventBroadcaster } from './kube/events.ts';
 import { InformerFactory } from './kube/informer.ts';
@@ -78,7 +78,13 @@ async function main(): Promise<number> {
 
     const elector = config.leaderElect
         ? new LeaseElector({
-              api: clients.coordination,
+              // Its own client and token bucket: renewals never wait behind controller traffic.
+              api: makeLeaderElectionClient(kc, {
+                  qps: config.kubeApiQps,
+                  burst: config.kubeApiBurst,
+                  metrics,
+                  requestTimeoutMs: Math.max(1000, config.renewDeadlineMs / 2),
+              }),
               namespace: config.leaseNamespace,
               name: config.leaseName,
               identity: config.identity,

@@ -12,6 +12,7 @@ import {
     setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ApiType, ConfigurationOptions, HttpLibrary, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
+import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 
@@ -79,23 +80,32 @@ export interface ClientOptions {
     metrics?: Metrics;
 }
 
-/**
- * Creates typed API clients whose every request first waits for a token from one shared
- * bucket (client-go `flowcontrol.NewTokenBucketRateLimiter(qps, burst)`) and is counted in
- * `rest_client_requests_total`. Watches are not throttled (long-running).
- */
-export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
-    const limiter = new TokenBucket(opts.qps, opts.burst);
+/** How one set of API clients is built: its own bucket, user agent and per-request timeout. */
+interface ApiFactoryOptions {
+    limiter: TokenBucket;
+    metrics?: Metrics;
+    userAgent: string;
+    /** Abort every request after this many ms (undefined: no client-side timeout). */
+    requestTimeoutMs?: number;
+}
+
+/** Returns a constructor helper for typed APIs sharing one bucket, metrics and user agent. */
+function apiFactory(kc: KubeConfig, o: ApiFactoryOptions): <T extends ApiType>(Api: new (c: ReturnType<typeof createConfiguration>) => T) => T {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const host = new URL(cluster.server).host;
-    const m = opts.metrics;
+    const m = o.metrics;
     const throttle: Middleware = {
         async pre(ctx) {
             const start = performance.now();
-            await limiter.wait();
+            await o.limiter.wait();
             m?.rateLimiterWait.observe({ verb: ctx.getHttpMethod() }, (performance.now() - start) / 1000);
-            ctx.setHeaderParam('User-Agent', USER_AGENT);
+            ctx.setHeaderParam('User-Agent', o.userAgent);
+            if (o.requestTimeoutMs !== undefined) {
+                const timeout = AbortSignal.timeout(o.requestTimeoutMs);
+                const own = ctx.getSignal();
+                ctx.setSignal(own ? AbortSignal.any([own, timeout]) : timeout);
+            }
             return ctx;
         },
         async post(res) {
@@ -113,7 +123,7 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
             });
         },
     };
-    const make = <T extends ApiType>(Api: new (c: ReturnType<typeof createConfiguration>) => T): T =>
+    return (Api) =>
         new Api(
             createConfiguration({
                 baseServer: new ServerConfiguration(cluster.server, {}),
@@ -122,6 +132,16 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
                 promiseMiddleware: [throttle],
             }),
         );
+}
+
+/**
+ * Creates typed API clients whose every request first waits for a token from one shared
+ * bucket (client-go `flowcontrol.NewTokenBucketRateLimiter(qps, burst)`) and is counted in
+ * `rest_client_requests_total`. Watches are not throttled (long-running).
+ */
+export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
+    const limiter = new TokenBucket(opts.qps, opts.burst);
+    const make = apiFactory(kc, { limiter, metrics: opts.metrics, userAgent: USER_AGENT });
     return {
         kc,
         core: make(CoreV1Api),
@@ -129,6 +149,41 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
         coordination: make(CoordinationV1Api),
         watch: new Watch(kc),
         limiter,
+    };
+}
+
+/**
+ * The client leader election uses: its own token bucket (same qps and burst as the controllers'
+ * client, but never shared with their traffic, so a renewal never queues behind controller
+ * requests), user agent `volume-controller-manager/<version>/leader-election`, and a per-request
+ * timeout so that one hung request cannot use up a whole renewal round. Mirrors
+ * kube-controller-manager `options.Config` (a second clientset, `AddUserAgent(&config,
+ * "leader-election")`) and client-go `resourcelock.NewFromKubeconfig` (request timeout
+ * max(1 s, renewDeadline / 2)).
+ * @param requestTimeoutMs per-request timeout in ms
+ */
+export function makeLeaderElectionClient(kc: KubeConfig, opts: ClientOptions & { requestTimeoutMs: number }): CoordinationV1Api {
+    const limiter = new TokenBucket(opts.qps, opts.burst);
+    return apiFactory(kc, { limiter, metrics: opts.metrics, userAgent: `${USER_AGENT}/leader-election`, requestTimeoutMs: opts.requestTimeoutMs })(CoordinationV1Api);
+}
+
+/**
+ * Per-call options that abort the request when signal aborts (e.g. the end of a leader-election
+ * renewal round, client-go's `context.WithTimeout(ctx, RenewDeadline)`).
+ */
+export function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> {
+    return {
+        middlewareMergeStrategy: 'append',
+        middleware: [
+            {
+                pre(ctx) {
+                    const own = ctx.getSignal();
+                    ctx.setSignal(own ? AbortSignal.any([own, signal]) : signal);
+                    return of(ctx);
+                },
+                post: (res) => of(res),
+            },
+        ],
     };
 }
 
