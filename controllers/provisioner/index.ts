@@ -6,6 +6,7 @@ import type { EventRecorder } from '../../src/kube/events.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
+import { OwnWrites } from '../../src/runtime/own-writes.ts';
 import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
 import { VA_PV_INDEX, vaPersistentVolume } from '../../src/storage/indexers.ts';
@@ -41,8 +42,11 @@ export function provisioner(deps: ControllerDeps): Runnable {
         volumeNameUuidLength: deps.config.volumeNameUuidLength,
         extraCreateMetadata: deps.config.extraCreateMetadata,
         defaultFsType: deps.config.defaultFsType,
+        infeasibleRetryMs: deps.config.retryIntervalMaxMs,
     });
 
+    // This controller's own writes: their update events never cut a failed key's backoff short.
+    const own = new OwnWrites();
     return {
         name,
         async start(signal) {
@@ -50,10 +54,10 @@ export function provisioner(deps: ControllerDeps): Runnable {
             const cq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-claims') });
             const vq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-volumes') });
             const unregister = [
-                claims.addEventHandler({ onAdd: (c) => cq.add(keyOf(c)), onUpdate: (_o, c) => cq.add(keyOf(c)) }),
+                claims.addEventHandler({ onAdd: (c) => cq.add(keyOf(c)), onUpdate: (o, c) => cq.addUpdate(keyOf(c), () => own.onlyOwnWrite(o, c)) }),
                 volumes.addEventHandler({
                     onAdd: (v) => vq.add(keyOf(v)),
-                    onUpdate: (_o, v) => vq.add(keyOf(v)),
+                    onUpdate: (o, v) => vq.addUpdate(keyOf(v), () => own.onlyOwnWrite(o, v)),
                     onDelete: (v) => {
                         const r = v.spec?.claimRef;
                         if (r?.name) cq.add(`${r.namespace}/${r.name}`);
@@ -70,8 +74,8 @@ export function provisioner(deps: ControllerDeps): Runnable {
             log.info({ drivers: deps.drivers.names(), workers: deps.config.workerThreads }, 'Starting provisioner');
             try {
                 await Promise.all([
-                    runWorkers({ name: 'provisioner-claims', queue: cq, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncClaim(k, ctx.log) }, signal),
-                    runWorkers({ name: 'provisioner-volumes', queue: vq, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncVolume(k, ctx.log) }, signal),
+                    runWorkers({ name: 'provisioner-claims', queue: cq, workers: deps.config.workerThreads, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncClaim(k, ctx.log) }, signal),
+                    runWorkers({ name: 'provisioner-volumes', queue: vq, workers: deps.config.workerThreads, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncVolume(k, ctx.log) }, signal),
                 ]);
             } finally {
                 for (const u of unregister) u();

@@ -3,6 +3,7 @@
 // external-provisioner pkg/controller/controller.go, with a durable in-flight record.
 import type { CoreV1Api, V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1VolumeAttachment } from '@kubernetes/client-node';
 import { status as Code } from '@grpc/grpc-js';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/errors.ts';
@@ -13,6 +14,7 @@ import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
+import type { ReconcileResult } from '../../src/runtime/result.ts';
 import {
     ANN_BETA_STORAGE_PROVISIONER,
     ANN_DYNAMICALLY_PROVISIONED,
@@ -56,6 +58,13 @@ export interface ProvisionerState {
     volumeNameUuidLength: number;
     extraCreateMetadata: boolean;
     defaultFsType: string;
+    /** How long a claim whose CreateVolume was infeasible (InvalidArgument) waits before the next try, ms (--retry-interval-max). */
+    infeasibleRetryMs: number;
+}
+
+/** What an infeasible CreateVolume was tried with: a change of any of it ends the slow retry. */
+function infeasibleInputs(claim: V1PersistentVolumeClaim, sc: V1StorageClass | undefined): string {
+    return JSON.stringify([sc?.metadata?.uid ?? '', claim.metadata?.generation ?? 0, claim.metadata?.annotations ?? {}]);
 }
 
 /** The driver a claim is annotated for (GA annotation, else the beta one). */
@@ -81,9 +90,16 @@ interface Prepared {
 /** Provisioning and deletion for every driver in the registry. */
 export class Provisioner {
     private readonly s: ProvisionerState;
+    /**
+     * Claims whose CreateVolume failed as infeasible (InvalidArgument): not tried again until
+     * infeasibleRetryMs passed, unless their class or the claim changed (lib slowSet,
+     * delayProvisioningIfRecentlyInfeasible; we also count a claim edit as a change).
+     */
+    private readonly infeasible: LRUCache<string, { until: number; inputs: string }>;
 
     constructor(state: ProvisionerState) {
         this.s = state;
+        this.infeasible = new LRUCache({ max: 10_000 });
     }
 
     private async patchClaimFinalizer(claim: V1PersistentVolumeClaim, add: boolean): Promise<V1PersistentVolumeClaim> {
@@ -165,7 +181,7 @@ export class Provisioner {
     }
 
     /** syncClaim for `ns/name`. */
-    async syncClaim(key: string, log: Logger): Promise<void> {
+    async syncClaim(key: string, log: Logger): Promise<ReconcileResult | void> {
         let claim = this.s.claims.get(key);
         if (!claim) return;
         const driverName = claimDriver(claim);
@@ -189,6 +205,15 @@ export class Provisioner {
         if (sc?.volumeBindingMode === 'WaitForFirstConsumer' && !claim.metadata?.annotations?.[ANN_SELECTED_NODE]) return;
         const className = claimClass(claim);
         const started = Date.now();
+        const uid = claim.metadata?.uid ?? '';
+        const slow = this.infeasible.get(uid);
+        if (slow) {
+            if (slow.inputs === infeasibleInputs(claim, sc) && slow.until > started) {
+                l.debug({ retryInMs: slow.until - started }, 'Skipping provisioning: it previously failed with an infeasible error');
+                return { requeueAfterMs: slow.until - started };
+            }
+            this.infeasible.delete(uid);
+        }
         if (!driver.ready) {
             rec.event(claim, 'Warning', 'ProvisioningFailed', driver.lastError);
             throw new Error(driver.lastError);
@@ -243,6 +268,7 @@ export class Provisioner {
         this.s.metrics.provisionFailed.inc({ class: claimClass(claim), source: claim.spec?.dataSource?.kind ?? '' });
         log.warn({ err: describeCsiError(err) }, 'CreateVolume failed');
         if (mayBeInProgress(err)) return; // the volume may exist: keep the in-flight record
+        if (code === Code.INVALID_ARGUMENT) this.infeasible.set(claim.metadata?.uid ?? '', { until: Date.now() + this.s.infeasibleRetryMs, inputs: infeasibleInputs(claim, prep.sc) });
         if (code === Code.RESOURCE_EXHAUSTED && prep.topology && claim.metadata?.annotations?.[ANN_SELECTED_NODE]) await this.reschedule(claim, log);
         await this.patchClaimFinalizer(claim, false);
     }

@@ -25,6 +25,12 @@ export class Metrics {
         buckets: client.exponentialBuckets(1e-8, 10, 10),
         registers: [this.registry],
     });
+    readonly queueOwnWritesIgnored = new client.Counter({
+        name: 'workqueue_own_write_updates_ignored_total',
+        help: "Update events that only reflected the controller's own write and were not allowed to cut a failed key's backoff short",
+        labelNames: ['name'],
+        registers: [this.registry],
+    });
     readonly reconcileTotal = new client.Counter({
         name: 'controller_runtime_reconcile_total',
         help: 'Total number of reconciliations per controller',
@@ -88,6 +94,7 @@ export class Metrics {
             depth: (n) => this.queueDepth.set({ name }, n),
             get: (ms) => this.queueLatency.observe({ name }, ms / 1000),
             done: (ms) => this.workDuration.observe({ name }, ms / 1000),
+            suppressed: () => this.queueOwnWritesIgnored.inc({ name }),
         };
     }
 }

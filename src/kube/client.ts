@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ApiType, ConfigurationOptions, HttpLibrary, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
 import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import { recordWrite } from '../runtime/own-writes.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 
@@ -124,14 +125,36 @@ function apiFactory(kc: KubeConfig, o: ApiFactoryOptions): <T extends ApiType>(A
         },
     };
     return (Api) =>
-        new Api(
-            createConfiguration({
-                baseServer: new ServerConfiguration(cluster.server, {}),
-                httpApi,
-                authMethods: { default: kc },
-                promiseMiddleware: [throttle],
-            }),
+        recordingWrites(
+            new Api(
+                createConfiguration({
+                    baseServer: new ServerConfiguration(cluster.server, {}),
+                    httpApi,
+                    authMethods: { default: kc },
+                    promiseMiddleware: [throttle],
+                }),
+            ),
         );
+}
+
+const WRITE = /^(create|replace|patch|delete)/;
+
+/**
+ * Wraps an API so that every object a write (create, replace, patch, delete) returns is recorded
+ * in the OwnWrites ledger of the controller whose reconcile made the call (src/runtime/own-writes.ts).
+ */
+function recordingWrites<T extends object>(api: T): T {
+    return new Proxy(api, {
+        get(target, prop, receiver) {
+            const v = Reflect.get(target, prop, receiver) as unknown;
+            if (typeof prop !== 'string' || typeof v !== 'function' || !WRITE.test(prop)) return v;
+            return (...args: unknown[]) =>
+                (v as (...a: unknown[]) => Promise<unknown>).apply(target, args).then((res) => {
+                    recordWrite(res);
+                    return res;
+                });
+        },
+    });
 }
 
 /**

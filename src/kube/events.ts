@@ -2,6 +2,8 @@ import type { CoreV1Api, CoreV1Event, KubernetesObject, V1ObjectReference } from
 import { LRUCache } from 'lru-cache';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
+import { realClock } from '../runtime/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { STRATEGIC_MERGE_PATCH } from './client.ts';
@@ -51,6 +53,9 @@ export function referenceTo(obj: KubernetesObject): V1ObjectReference {
  *   10 minutes collapse into one Event prefixed "(combined from similar events): ";
  * - de-duplication: a repeat of an identical Event patches `count` and `lastTimestamp` of the
  *   existing Event instead of creating a new one (LRU of 4096 keys);
+ * - a true count: `count` is the number of times the Event was recorded. Occurrences the spam
+ *   filter held back are not lost but added to the count of the next write of that Event (at
+ *   most one per 5 minutes), where client-go drops them and its count freezes;
  * - asynchronous writes through a bounded queue (1000; excess dropped and counted).
  * Mirrors k8s.io/client-go/tools/record (event.go, events_cache.go).
  */
@@ -63,10 +68,16 @@ export class EventBroadcaster {
     private readonly logged = new LRUCache<string, Logged>({ max: MAX_LRU });
     private readonly aggregate = new LRUCache<string, { messages: Set<string>; last: number }>({ max: MAX_LRU });
     private readonly spam = new LRUCache<string, TokenBucket>({ max: MAX_LRU });
+    /** Occurrences the spam filter held back, per spam key, added to that Event's next count. */
+    private readonly held = new LRUCache<string, number>({ max: MAX_LRU });
     /** Serializes writes per dedup key so count patches are ordered. */
     private readonly inflight = new Map<string, Promise<void>>();
 
-    constructor(opts: { api: CoreV1Api; log: Logger; metrics?: Metrics; host?: string }) {
+    private readonly clock: Clock;
+
+    /** @param opts.clock times the spam filter and aggregation (default the real clock; tests inject one) */
+    constructor(opts: { api: CoreV1Api; log: Logger; metrics?: Metrics; host?: string; clock?: Clock }) {
+        this.clock = opts.clock ?? realClock;
         this.api = opts.api;
         this.log = opts.log;
         this.metrics = opts.metrics;
@@ -93,36 +104,42 @@ export class EventBroadcaster {
         const objKey = [component, this.host, ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join('\u0000');
         const spamKey = [objKey, type, reason, message].join('\u0000');
         let bucket = this.spam.get(spamKey);
-        if (!bucket) this.spam.set(spamKey, (bucket = new TokenBucket(SPAM_QPS, SPAM_BURST)));
-        if (bucket.reserve() > 0) {
+        if (!bucket) this.spam.set(spamKey, (bucket = new TokenBucket(SPAM_QPS, SPAM_BURST, this.clock)));
+        if (!bucket.tryTake()) {
             this.metrics?.eventsDropped.inc({ reason: 'spam' });
+            this.held.set(spamKey, (this.held.get(spamKey) ?? 0) + 1);
             return;
         }
         // Aggregation by (object, type, reason): too many distinct messages collapse into one.
         const aggKey = [objKey, type, reason].join('\u0000');
-        const now = Date.now();
+        const now = this.clock.now();
         let agg = this.aggregate.get(aggKey);
         if (!agg || now - agg.last > AGGREGATE_INTERVAL_MS) this.aggregate.set(aggKey, (agg = { messages: new Set(), last: now }));
         agg.messages.add(message);
         agg.last = now;
         let key = spamKey;
+        let occurrences = 1;
         if (agg.messages.size >= AGGREGATE_MAX_EVENTS) {
             message = AGGREGATE_PREFIX + message;
             key = aggKey;
+        } else {
+            occurrences += this.held.get(spamKey) ?? 0;
+            this.held.delete(spamKey);
         }
         if (this.queue.size >= MAX_QUEUED) {
             this.metrics?.eventsDropped.inc({ reason: 'queue_full' });
+            if (key === spamKey) this.held.set(spamKey, occurrences);
             return;
         }
         const prev = this.inflight.get(key) ?? Promise.resolve();
-        const next = prev.then(() => this.queue.add(() => this.write(key, component, ref, type, reason, message)));
+        const next = prev.then(() => this.queue.add(() => this.write(key, component, ref, type, reason, message, occurrences)));
         this.inflight.set(key, next);
         void next.finally(() => {
             if (this.inflight.get(key) === next) this.inflight.delete(key);
         });
     }
 
-    private async write(key: string, component: string, ref: V1ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+    private async write(key: string, component: string, ref: V1ObjectReference, type: EventType, reason: string, message: string, occurrences: number): Promise<void> {
         const now = new Date();
         const namespace = ref.namespace || 'default';
         const seen = this.logged.get(key);
@@ -130,10 +147,10 @@ export class EventBroadcaster {
             if (seen) {
                 try {
                     await this.api.patchNamespacedEvent(
-                        { name: seen.name, namespace: seen.namespace, body: { count: seen.count + 1, lastTimestamp: now.toISOString(), message } },
+                        { name: seen.name, namespace: seen.namespace, body: { count: seen.count + occurrences, lastTimestamp: now.toISOString(), message } },
                         STRATEGIC_MERGE_PATCH,
                     );
-                    seen.count++;
+                    seen.count += occurrences;
                     return;
                 } catch (err) {
                     if (!isNotFound(err)) throw err;
@@ -149,12 +166,12 @@ export class EventBroadcaster {
                 source: { component, ...(this.host ? { host: this.host } : {}) },
                 firstTimestamp: now,
                 lastTimestamp: now,
-                count: 1,
+                count: occurrences,
                 reportingComponent: component,
                 reportingInstance: this.host,
             };
             await this.api.createNamespacedEvent({ namespace, body });
-            this.logged.set(key, { name, namespace, count: 1 });
+            this.logged.set(key, { name, namespace, count: occurrences });
         } catch (err) {
             this.metrics?.eventsDropped.inc({ reason: 'write_error' });
             this.log.warn({ err: describeError(err), reason, object: `${ref.kind}/${ref.namespace ?? ''}/${ref.name}` }, 'Could not write event');

@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { ReconcileResult } from './result.ts';
 import { isTerminalError } from './result.ts';
+import type { OwnWrites } from './own-writes.ts';
 import type { WorkQueue } from './workqueue.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { isConflict, describeError } from '../kube/errors.ts';
@@ -27,6 +28,11 @@ export interface WorkerPoolOptions<K> {
     workers: number;
     log: Logger;
     metrics?: Metrics;
+    /**
+     * The controller's ledger of its own writes: every reconcile runs inside it, so the API
+     * writes it makes are recorded for the queue's update events (see OwnWrites, WorkQueue.addUpdate).
+     */
+    ownWrites?: OwnWrites;
 }
 
 /**
@@ -71,7 +77,7 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
     metrics?.activeWorkers.inc({ controller: name });
     let outcome: 'success' | 'error' | 'requeue_after' | 'terminal' = 'success';
     try {
-        const res = await opts.reconcile(key, { log, signal });
+        const res = await (opts.ownWrites ? opts.ownWrites.run(() => opts.reconcile(key, { log, signal })) : opts.reconcile(key, { log, signal }));
         queue.forget(key);
         if (res && res.requeueAfterMs !== undefined && res.requeueAfterMs >= 0) {
             outcome = 'requeue_after';
@@ -80,7 +86,7 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
     } catch (err) {
         if (isTerminalError(err)) {
             outcome = 'terminal';
-            queue.forget(key);
+            queue.giveUp(key);
             log.warn({ err: describeError(err) }, 'Reconcile failed permanently; not retrying until the object changes');
         } else {
             outcome = 'error';
