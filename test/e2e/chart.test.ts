@@ -31,6 +31,8 @@ describe('Helm chart', () => {
             [['--set', 'drivers[0].name=x'], /missing property 'endpoint'/],
             [['--set', 'leaderElection.leaseDuration=15'], /leaseDuration/],
             [['--set', 'controllers.nope=true'], /additional properties 'nope' not allowed/],
+            // Two replicas with per-pod emptyDirs would each keep their own built-in volumes.
+            [['--set', 'builtinDriver.enabled=true'], /builtinDriver.enabled with replicaCount > 1 needs builtinDriver.existingClaim/],
         ];
         for (const [args, re] of bad) {
             await assert.rejects(helm('template', 't', CHART, '--kube-version', '1.36.3', ...args), (e: { stderr: string }) => re.test(e.stderr), args.join(' '));
@@ -39,8 +41,9 @@ describe('Helm chart', () => {
 
     for (const [name, args] of [
         ['defaults', []],
-        ['built-in driver, driver container, no leader election', ['--set', 'builtinDriver.enabled=true', '--set', 'driverContainer.enabled=true', '--set', 'driverContainer.image=example.invalid/driver:1', '--set', 'drivers[0].name=hostpath.csi.k8s.io', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock', '--set', 'leaderElection.enabled=false']],
+        ['built-in driver on a shared claim, driver container, no leader election', ['--set', 'builtinDriver.enabled=true', '--set', 'builtinDriver.existingClaim=vcm-builtin', '--set', 'driverContainer.enabled=true', '--set', 'driverContainer.image=example.invalid/driver:1', '--set', 'drivers[0].name=hostpath.csi.k8s.io', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock', '--set', 'leaderElection.enabled=false']],
         ['only the binder', ['--set', 'controllers.attachDetach=false', '--set', 'controllers.provisioner=false', '--set', 'controllers.attacher=false']],
+        ['built-in driver, one replica, emptyDir', ['--set', 'builtinDriver.enabled=true', '--set', 'replicaCount=1']],
     ] as [string, string[]][]) {
         it(`renders manifests the API server accepts (${name})`, async () => {
             const { stdout: manifest } = await helm('template', 'vcm', CHART, '-n', 'default', '--kube-version', '1.36.3', ...args);

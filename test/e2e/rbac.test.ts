@@ -21,7 +21,7 @@ const FULLNAME = 'vcm-volume-controller-manager';
 const SA_USER = `system:serviceaccount:${NS}:${FULLNAME}`;
 
 function render(): KubernetesObject[] {
-    const out = execFileSync(testbinPath('helm'), ['template', RELEASE, path.join(REPO_ROOT, 'charts', 'volume-controller-manager'), '-n', NS, '--kube-version', '1.36.3', '--set', 'builtinDriver.enabled=true'], { encoding: 'utf8' });
+    const out = execFileSync(testbinPath('helm'), ['template', RELEASE, path.join(REPO_ROOT, 'charts', 'volume-controller-manager'), '-n', NS, '--kube-version', '1.36.3', '--set', 'builtinDriver.enabled=true', '--set', 'builtinDriver.existingClaim=vcm-builtin'], { encoding: 'utf8' });
     return (loadAllYaml(out) as KubernetesObject[]).filter(Boolean);
 }
 
