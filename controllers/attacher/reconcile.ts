@@ -6,6 +6,7 @@ import { describeCsiError, grpcCode } from '../../src/csi/errors.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
+import { secretReferenceError } from '../../src/kube/names.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
@@ -49,6 +50,9 @@ export class Attacher {
 
     private async readSecrets(ref: { name?: string; namespace?: string } | undefined): Promise<Record<string, string> | undefined> {
         if (!ref?.name) return undefined;
+        // Validated as the API server would before it goes into a request (a PV is user input).
+        const invalid = secretReferenceError(ref.name, ref.namespace ?? '');
+        if (invalid) throw new Error(`invalid controllerPublishSecretRef: ${invalid}`);
         try {
             const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace ?? '' });
             return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));

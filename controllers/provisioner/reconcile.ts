@@ -10,6 +10,7 @@ import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/error
 import type { CreateVolumeRequest } from '../../src/csi/types.ts';
 import { isAlreadyExists, isNotFound } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
+import { secretReferenceError } from '../../src/kube/names.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
@@ -120,6 +121,9 @@ export class Provisioner {
     }
 
     private async readSecret(ref: { name: string; namespace: string }): Promise<Record<string, string>> {
+        // Names read from objects (the PV's deletion-secret annotations) are checked before any GET.
+        const invalid = secretReferenceError(ref.name, ref.namespace);
+        if (invalid) throw new ProvisionError(`invalid secret reference: ${invalid}`, { final: true });
         try {
             const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
             return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));

@@ -1,6 +1,7 @@
 // A CreateVolume that fails with a final error is retried with backoff, never in a hot loop: the
 // provisioner's own writes (the in-flight finalizer it adds and removes) must not re-queue the
 // claim ahead of its backoff. API writes per claim are counted in the API server's audit log.
+// Bad input (a secret name templated from a 200 KB annotation) is refused before any request.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManagerProcess, auditEntries, eventually, managerArgs, sleep, useCluster } from '../../support/env.ts';
@@ -23,6 +24,14 @@ describe('provisioner: final CSI errors are retried with backoff (1 s → 5 min)
         drv = await startDriver(['--capacity=1Gi']);
         await env.clients.storage.createStorageClass({ body: sc('infeasible', { parameters: { bogus: 'x' } }) });
         await env.clients.storage.createStorageClass({ body: sc('full') });
+        await env.clients.storage.createStorageClass({
+            body: sc('team-secret', {
+                parameters: {
+                    'csi.storage.k8s.io/provisioner-secret-name': "${pvc.annotations['team']}-creds",
+                    'csi.storage.k8s.io/provisioner-secret-namespace': '${pvc.namespace}',
+                },
+            }),
+        });
         // The provisioner alone (no PV binder, whose own events would blur the count): the claims
         // carry the storage-provisioner annotation the binder would have set. Default retry flags.
         mgr = new ManagerProcess(managerArgs(env.cp.kubeconfig, ['--controllers=provisioner', drv.flag, '--leader-elect=false']));
@@ -35,9 +44,9 @@ describe('provisioner: final CSI errors are retried with backoff (1 s → 5 min)
         await env?.stop();
     });
 
-    const claim = (name: string, cls: string, size: string) => {
+    const claim = (name: string, cls: string, size: string, annotations: Record<string, string> = {}) => {
         const c = pvcObject(name, { cls, size });
-        c.metadata = { ...c.metadata, annotations: { 'volume.kubernetes.io/storage-provisioner': DRIVER } };
+        c.metadata = { ...c.metadata, annotations: { 'volume.kubernetes.io/storage-provisioner': DRIVER, ...annotations } };
         return env.clients.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: c });
     };
     // The process's writes (the test's own clients send the same user agent, but never patch a
@@ -84,5 +93,16 @@ describe('provisioner: final CSI errors are retried with backoff (1 s → 5 min)
             body: [{ op: 'add', path: '/metadata/annotations/example.com~1edited', value: 'yes' }],
         });
         await eventually('a second try after the edit (not after 5 min)', async () => (await failures('infeasible')) === 2, 20_000, 250);
+    });
+
+    it('a secret name templated from a 200 KB annotation: a clear ProvisioningFailed event, no GET, no huge log line', async () => {
+        await claim('huge', 'team-secret', '1Gi', { team: 'a'.repeat(200 * 1024) });
+        const ev = await v.waitEvent('PersistentVolumeClaim', 'huge', 'ProvisioningFailed');
+        assert.match(ev.message ?? '', /^"\$\{pvc\.annotations\['team'\]\}-creds" resolved to "a{64}"… \(204806 characters\) which is not a valid secret name: must be no more than 253 characters$/);
+        await mgr.waitForLog('Reconcile failed; retrying with backoff', 10_000, { key: 'default/huge' });
+        assert.deepEqual(auditEntries(env.cp).filter((e) => e.objectRef?.resource === 'secrets'), [], 'no request for the secret');
+        const longest = Math.max(...mgr.raw.map((l) => l.length));
+        assert.ok(longest < 4096, `no oversized log line (longest ${longest} characters)`);
+        assert.ok(!(await v.pvc('huge')).metadata?.finalizers?.includes('volume-controller-manager.io/provisioning-in-progress'), 'nothing in flight: CreateVolume never ran');
     });
 });
