@@ -71,6 +71,13 @@ describe('loadConfig', () => {
         [['--kubeconfig'], /--kubeconfig needs a value/],
         [['positional'], /unexpected argument/],
         [['--controllers=foo'], /--controllers: unknown controller "foo"/],
+        // 0 would make every CSI call fail at once, or a retry or resync loop spin.
+        [['--timeout=0'], /^invalid value "0" for --timeout: must be greater than 0$/],
+        [['--timeout=0s'], /--timeout: must be greater than 0/],
+        [['--retry-interval-start=0'], /--retry-interval-start: must be greater than 0/],
+        [['--pvclaimbinder-sync-period=0'], /--pvclaimbinder-sync-period: must be greater than 0/],
+        [['--attach-detach-reconcile-sync-period=0'], /--attach-detach-reconcile-sync-period: must be greater than 0/],
+        [['--retry-interval-start=10s', '--retry-interval-max=1s'], /--retry-interval-max: must not be less than --retry-interval-start/],
     ];
     for (const [argv, re] of bad) {
         it(`rejects ${argv.join(' ')} with one line naming the flag`, () => {
