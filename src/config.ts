@@ -80,7 +80,8 @@ const number = (min: number) =>
 const int = (min: number) => z.string().regex(/^-?\d+$/, 'want an integer').transform(Number).pipe(z.number().int().min(min));
 const bindAddress = z
     .string()
-    .refine((s) => s === '0' || /^(\[[0-9a-fA-F:.]+\]|[^:]*):\d{1,5}$/.test(s), 'want host:port, :port, or 0 to disable');
+    .refine((s) => s === '0' || /^(\[[0-9a-fA-F:.]+\]|[^:]*):\d{1,5}$/.test(s), 'want host:port, :port, or 0 to disable')
+    .refine((s) => s === '0' || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'the port must be between 0 and 65535');
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 interface FlagSpec {
