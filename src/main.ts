@@ -12,7 +12,7 @@ import { EventBroadcaster } from './kube/events.ts';
 import { InformerFactory } from './kube/informer.ts';
 import { LeaseElector } from './kube/lease.ts';
 import { createLogger } from './log.ts';
-import { BUILTIN_DRIVER_NAME, BuiltinDriver } from './csi/builtin.ts';
+import { BUILTIN_DRIVER_NAME, BuiltinDriver, prepareDataDir } from './csi/builtin.ts';
 import { DriverRegistry } from './csi/registry.ts';
 import { RESOURCES } from './kube/resources.ts';
 import { parseQuantity } from './storage/quantity.ts';
@@ -33,6 +33,14 @@ async function main(): Promise<number> {
     if (config === 'help') {
         process.stdout.write(helpText() + '\n');
         return 0;
+    }
+    if (config.builtinDriverDir) {
+        try {
+            prepareDataDir(config.builtinDriverDir);
+        } catch (e) {
+            console.error(`volume-controller-manager: invalid value ${JSON.stringify(config.builtinDriverDir)} for --builtin-driver-dir: ${(e as Error).message}`);
+            return 2;
+        }
     }
     const log = createLogger(config.logLevel);
     process.on('unhandledRejection', (err) => log.error({ err: describeError(err) }, 'Unhandled promise rejection'));

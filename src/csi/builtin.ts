@@ -71,6 +71,27 @@ export function volumeIdFor(name: string): string {
 
 const isErrno = (e: unknown, code: string) => (e as NodeJS.ErrnoException | null)?.code === code;
 
+/**
+ * Makes sure dataDir can hold the built-in driver's state: creates it and its layout
+ * (`volumes/`, `publish/`, `tmp/`) if missing and writes a probe file.
+ * @throws Error whose message says in one line what is wrong (not a directory, not writable, …)
+ */
+export function prepareDataDir(dataDir: string): void {
+    const dir = path.resolve(dataDir);
+    try {
+        for (const d of ['volumes', 'publish', 'tmp']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+        const probe = path.join(dir, 'tmp', `.probe-${process.pid}-${crypto.randomUUID()}`);
+        fs.writeFileSync(probe, '');
+        fs.rmSync(probe);
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        const where = err.path ? ` (${err.path})` : '';
+        if (err.code === 'ENOTDIR' || err.code === 'EEXIST') throw new Error(`${dir} is not a directory, or a file is in the way${where}`, { cause: e });
+        if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') throw new Error(`${dir} is not writable${where}: ${err.code}`, { cause: e });
+        throw new Error(`${dir} cannot be used: ${err.message}`, { cause: e });
+    }
+}
+
 const SINGLE_NODE = new Set<AccessModeName>(['SINGLE_NODE_WRITER', 'SINGLE_NODE_READER_ONLY', 'SINGLE_NODE_SINGLE_WRITER', 'SINGLE_NODE_MULTI_WRITER']);
 const KNOWN_MODES = new Set<AccessModeName>([...SINGLE_NODE, 'MULTI_NODE_READER_ONLY', 'MULTI_NODE_SINGLE_WRITER', 'MULTI_NODE_MULTI_WRITER']);
 
@@ -117,16 +138,13 @@ export class BuiltinDriver implements ServedDriver {
     /**
      * Creates the data directory's layout (if missing) and moves 0.1.0-style publications
      * (inside the record) to `publish/`.
-     * @throws Error (with the path) when the directory cannot be created or written
+     * @throws Error (one line, see prepareDataDir) when the directory cannot be created or written
      */
     constructor(opts: BuiltinDriverOptions) {
         this.opts = opts;
         this.dir = path.resolve(opts.dataDir);
         this.capacity = opts.capacityBytes ?? 100n * GiB;
-        for (const d of ['volumes', 'publish', 'tmp']) fs.mkdirSync(path.join(this.dir, d), { recursive: true });
-        const probe = path.join(this.dir, 'tmp', `.probe-${process.pid}-${crypto.randomUUID()}`);
-        fs.writeFileSync(probe, '');
-        fs.rmSync(probe);
+        prepareDataDir(this.dir);
         const stale = Date.now() - 600_000;
         for (const f of fs.readdirSync(path.join(this.dir, 'tmp'))) {
             const p = path.join(this.dir, 'tmp', f);
