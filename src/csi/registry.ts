@@ -65,23 +65,30 @@ export class DriverRegistry {
     private async connect(e: DriverEntry, signal: AbortSignal): Promise<void> {
         let logged = 0;
         while (!signal.aborted && !e.ready) {
+            // The call in progress, so a failure says which one failed.
+            let call: 'Probe' | 'GetPluginInfo' | 'GetPluginCapabilities' | 'ControllerGetCapabilities' = 'Probe';
             try {
-                if (!(await e.client.probe())) throw new Error('Probe answered ready=false');
+                if (!(await e.client.probe())) throw new Error('the driver answered ready=false');
+                call = 'GetPluginInfo';
                 const info = await e.client.getPluginInfo();
                 if (info.name !== e.name) {
                     e.lastError = `driver at ${e.endpoint} reports name "${info.name}", not "${e.name}"`;
                     this.log.error({ driver: e.name, endpoint: e.endpoint, reported: info.name }, 'CSI driver name mismatch; not serving it');
                     return;
                 }
+                call = 'GetPluginCapabilities';
                 e.pluginCapabilities = await e.client.getPluginCapabilities();
+                call = 'ControllerGetCapabilities';
                 e.controllerCapabilities = await e.client.controllerGetCapabilities();
                 e.ready = true;
                 e.lastError = '';
                 this.log.info({ driver: e.name, endpoint: e.endpoint, version: info.vendor_version, capabilities: e.controllerCapabilities }, 'CSI driver ready');
             } catch (err) {
-                e.lastError = `CSI driver ${e.name} at ${e.endpoint} is not answering Probe: ${describeCsiError(err)}`;
+                const what = call === 'Probe' ? 'is not answering Probe' : `answered Probe, but ${call} failed`;
+                const detail = describeCsiError(err).trim();
+                e.lastError = `CSI driver ${e.name} at ${e.endpoint} ${what}${detail ? `: ${detail}` : ''}`;
                 if (Date.now() - logged > 10_000) {
-                    this.log.warn({ driver: e.name, endpoint: e.endpoint, err: describeCsiError(err) }, 'Waiting for CSI driver');
+                    this.log.warn({ driver: e.name, endpoint: e.endpoint, call, err: detail }, 'Waiting for CSI driver');
                     logged = Date.now();
                 }
                 await new Promise((r) => setTimeout(r, 1000).unref());
