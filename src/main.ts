@@ -56,7 +56,7 @@ async function main(): Promise<number> {
     const clients = makeClients(kc, { qps: config.kubeApiQps, burst: config.kubeApiBurst, metrics });
     const informers = new InformerFactory(clients, { log, metrics });
     const events = new EventBroadcaster({ api: clients.core, log, metrics, host: config.identity });
-    const drivers = new DriverRegistry(log);
+    const drivers = new DriverRegistry(log, { startupGraceMs: config.csiTimeoutMs });
     drivers.addEndpoints(config.csiDrivers, config.csiTimeoutMs);
     if (config.builtinDriverDir) {
         // Nodes the built-in driver can publish to: those whose CSINode registers it.

@@ -5,6 +5,7 @@ import type { CoreV1Api, V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolu
 import { status as Code } from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
+import { DRIVER_STARTING_RETRY_MS } from '../../src/csi/registry.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/errors.ts';
 import type { CreateVolumeRequest } from '../../src/csi/types.ts';
@@ -197,7 +198,7 @@ export class Provisioner {
         const l = log.child({ pvc: key, driver: driverName, pv: pvName });
         const pvExists = () => !!this.s.volumes.get(pvName);
         if (claim.metadata?.deletionTimestamp) {
-            if (inFlight) await this.abandon(claim, driver, pvName, l);
+            if (inFlight) return this.abandon(claim, driver, pvName, l);
             return;
         }
         if (claim.spec?.volumeName || pvExists()) {
@@ -219,6 +220,8 @@ export class Provisioner {
             this.infeasible.delete(uid);
         }
         if (!driver.ready) {
+            // Still starting: wait quietly; an event only once it has failed to answer for a while.
+            if (driver.starting) return this.driverStarting(l);
             rec.event(claim, 'Warning', 'ProvisioningFailed', driver.lastError);
             throw new Error(driver.lastError);
         }
@@ -297,7 +300,7 @@ export class Provisioner {
      * it answers with the volume if the first call created it) and DeleteVolume it, so nothing
      * leaks. Then the in-flight finalizer goes and the claim delete completes.
      */
-    private async abandon(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string, log: Logger): Promise<void> {
+    private async abandon(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string, log: Logger): Promise<ReconcileResult | void> {
         let pvFound = !!this.s.volumes.get(pvName);
         if (!pvFound) {
             try {
@@ -308,6 +311,7 @@ export class Provisioner {
             }
         }
         if (!pvFound) {
+            if (!driver.ready && driver.starting) return this.driverStarting(log);
             if (!driver.ready) throw new Error(`cannot clean up provisioning of deleted claim: ${driver.lastError}`);
             const prep = await this.prepare(claim, driver, pvName);
             let volumeId: string | undefined;
@@ -326,8 +330,14 @@ export class Provisioner {
         await this.patchClaimFinalizer(claim, false);
     }
 
+    /** A driver still starting: look again soon, without an event. */
+    private driverStarting(log: Logger): ReconcileResult {
+        log.debug({}, 'Waiting for the CSI driver to start');
+        return { requeueAfterMs: DRIVER_STARTING_RETRY_MS };
+    }
+
     /** syncVolume: the external-provisioner finalizer, then deletion of a Released PV with policy Delete. */
-    async syncVolume(name: string, log: Logger): Promise<void> {
+    async syncVolume(name: string, log: Logger): Promise<ReconcileResult | void> {
         const pv = this.s.volumes.get(name);
         if (!pv) return;
         const driverName = volumeDriver(pv);
@@ -353,6 +363,7 @@ export class Provisioner {
             this.s.metrics.deleteFailed.inc({ class: className });
             return new Error(msg);
         };
+        if (!driver.ready && driver.starting) return this.driverStarting(l);
         if (!driver.ready) throw fail(driver.lastError);
         const [va] = this.s.attachments.byIndex(VA_PV_INDEX, name);
         if (va) throw fail(`persistentvolume ${name} is still attached to node ${va.spec?.nodeName}`);

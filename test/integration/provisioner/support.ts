@@ -26,12 +26,12 @@ export interface DriverProcess {
 }
 
 /**
- * Starts `serve-builtin` on a fresh socket and waits until it answers Probe. Its data lives in a
- * fresh directory, or in `o.dataDir` (several drivers may share one).
+ * Starts `serve-builtin` on a fresh socket (or `o.endpoint`) and waits until it answers Probe.
+ * Its data lives in a fresh directory, or in `o.dataDir` (several drivers may share one).
  */
-export async function startDriver(extra: string[] = [], o: { dataDir?: string } = {}): Promise<DriverProcess> {
+export async function startDriver(extra: string[] = [], o: { dataDir?: string; endpoint?: string } = {}): Promise<DriverProcess> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-csi-'));
-    const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
+    const endpoint = o.endpoint ?? `unix://${path.join(dir, 'csi.sock')}`;
     const dataDir = o.dataDir ?? path.join(dir, 'data');
     const launch = () => {
         const c = spawn(process.execPath, [path.join(REPO_ROOT, 'src', 'csi', 'serve-builtin.ts'), `--endpoint=${endpoint}`, `--data-dir=${dataDir}`, ...extra], {

@@ -36,7 +36,8 @@ async function firstAttempt(client: CsiClient) {
     const stop = new AbortController();
     const started = r.start(stop.signal);
     const e = r.get('d.example.com');
-    for (let i = 0; i < 100 && e?.lastError === 'not probed yet' && !e.ready; i++) await new Promise((res) => setTimeout(res, 5));
+    const initial = e?.lastError;
+    for (let i = 0; i < 100 && e?.lastError === initial && !e?.ready; i++) await new Promise((res) => setTimeout(res, 5));
     stop.abort();
     void started;
     return e;
@@ -60,6 +61,22 @@ describe('DriverRegistry: which start-up call failed', () => {
     it('a driver that answers every call is ready', async () => {
         const e = await firstAttempt(driver({}));
         assert.equal(e?.ready, true);
+        assert.equal(e?.starting, false);
         assert.deepEqual(e?.controllerCapabilities, ['CREATE_DELETE_VOLUME']);
+    });
+
+    it('a driver that fails is starting during the grace period, then down', async () => {
+        const failing = driver({ probe: async () => Promise.reject(new CsiError(Code.UNAVAILABLE, 'connection refused')) });
+        const r = new DriverRegistry(createLogger('silent'), { startupGraceMs: 1500 });
+        r.add('d.example.com', 'unix:///d.sock', failing);
+        const stop = new AbortController();
+        void r.start(stop.signal);
+        const e = r.get('d.example.com');
+        await new Promise((res) => setTimeout(res, 100));
+        assert.equal(e?.starting, true, 'failed once, still within the grace');
+        for (let i = 0; i < 60 && e?.starting; i++) await new Promise((res) => setTimeout(res, 100));
+        stop.abort();
+        assert.equal(e?.starting, false, 'down after failing for the grace period');
+        assert.match(e?.lastError ?? '', /is not answering Probe: rpc error: code = Unavailable desc = connection refused$/);
     });
 });
