@@ -77,7 +77,7 @@ export class Metrics {
     });
     readonly eventsDropped = new client.Counter({
         name: 'events_dropped_total',
-        help: 'Kubernetes Events not written because the recorder queue was full or the spam filter refused them.',
+        help: 'Kubernetes Events not written: queue_full (recorder queue full), spam (held back by the spam filter; added to the count of the next write), write_error (the API server refused it or did not answer after every retry), shutdown (still queued when the shutdown flush ended).',
         labelNames: ['reason'],
         registers: [this.registry],
     });

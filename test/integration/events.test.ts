@@ -78,4 +78,20 @@ describe('EventBroadcaster', () => {
         assert.equal(combined.length, 1, 'the rest collapse into one aggregated event');
         assert.equal(combined[0]?.count, 5);
     });
+
+    // Last: it stops and restarts the API server.
+    it('retries a write while the API server is down, and writes it once it is back', async () => {
+        const lines: string[] = [];
+        const log = createLogger('debug', { write: (l: string) => void lines.push(l) });
+        const b = new EventBroadcaster({ api: env.clients.core, log, retry: { tries: 12, baseMs: 200, maxMs: 2000 } });
+        const rec = b.recorder('persistentvolume-controller');
+        await env.cp.stopApiServer();
+        rec.event(claim, 'Warning', 'ProvisioningFailed', 'written after the outage');
+        await eventually('a failed try', () => lines.some((l) => l.includes('Could not write event; retrying')), 10_000);
+        await env.cp.startApiServer();
+        await b.flush();
+        const evs = (await eventsFor('c1')).filter((e) => e.message === 'written after the outage');
+        assert.equal(evs.length, 1, lines.filter((l) => l.includes('event')).join('\n'));
+        assert.equal(evs[0]?.count, 1);
+    });
 });
