@@ -19,6 +19,9 @@ import { parseQuantity } from './storage/quantity.ts';
 import { runManager } from './runtime/manager.ts';
 import type { Runnable } from './runtime/manager.ts';
 
+/** How long shutdown waits for queued Events to be written, ms. */
+const EVENT_FLUSH_MS = 1000;
+
 async function main(): Promise<number> {
     let config: Config | 'help';
     try {
@@ -143,7 +146,13 @@ async function main(): Promise<number> {
         'Starting volume-controller-manager',
     );
     await runManager({ log, metrics, informers, elector, leaseName: config.leaseName, controllers }, stop.signal);
-    await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // A short, bounded flush: the Lease is already released, and events still waiting on the
+    // API (client-side throttling, an outage) must not hold up the exit.
+    const abandoned = await events.flush(EVENT_FLUSH_MS);
+    if (abandoned > 0) {
+        metrics.eventsDropped.inc({ reason: 'shutdown' }, abandoned);
+        log.warn({ abandoned, capMs: EVENT_FLUSH_MS }, 'Event flush cut short; events not written');
+    }
     await server.close();
     drivers.close();
     log.info('Stopped');

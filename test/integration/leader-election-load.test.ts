@@ -80,5 +80,16 @@ describe('leader election under the process’s own load', () => {
         assert.equal(after.spec?.holderIdentity, holder, 'the same holder');
         assert.equal(after.spec?.leaseTransitions, transitions, 'no lease transition');
         assert.equal(mgr.lines.filter((l) => l.msg === 'Successfully acquired lease').length, 1, 'acquired once');
+
+        // SIGTERM under this load: controllers drain, the Lease is released, and the event flush
+        // is short and bounded (events still queued behind the client-side limiter are given up).
+        mgr.kill('SIGTERM');
+        assert.equal(await mgr.exited, 0);
+        const seq = mgr.lines.filter((l) => ['Shutting down', 'Released leader lease', 'Event flush cut short; events not written', 'Stopped'].includes(String(l.msg)));
+        const msgs = seq.map((l) => l.msg);
+        assert.deepEqual(msgs, ['Shutting down', 'Released leader lease', 'Event flush cut short; events not written', 'Stopped'], 'events were still queued at the exit, and were given up');
+        const at = (msg: string) => Date.parse(String(seq.find((l) => l.msg === msg)?.time));
+        const flushMs = at('Stopped') - at('Released leader lease');
+        assert.ok(flushMs < 3000, `from the Lease release to the exit took ${flushMs} ms (the event flush is capped at 1 s)`);
     });
 });
