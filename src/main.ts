@@ -94,7 +94,7 @@ async function main(): Promise<number> {
                   qps: config.kubeApiQps,
                   burst: config.kubeApiBurst,
                   metrics,
-                  requestTimeoutMs: Math.max(1000, config.renewDeadlineMs / 2),
+                  requestTimeoutMs: config.renewDeadlineMs,
               }),
               namespace: config.leaseNamespace,
               name: config.leaseName,

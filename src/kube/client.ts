@@ -179,11 +179,13 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
  * The client leader election uses: its own token bucket (same qps and burst as the controllers'
  * client, but never shared with their traffic, so a renewal never queues behind controller
  * requests), user agent `volume-controller-manager/<version>/leader-election`, and a per-request
- * timeout so that one hung request cannot use up a whole renewal round. Mirrors
- * kube-controller-manager `options.Config` (a second clientset, `AddUserAgent(&config,
- * "leader-election")`) and client-go `resourcelock.NewFromKubeconfig` (request timeout
- * max(1 s, renewDeadline / 2)).
- * @param requestTimeoutMs per-request timeout in ms
+ * timeout, so a request made outside a renewal round (acquiring) cannot hang. Mirrors
+ * kube-controller-manager `options.Config`: a second clientset, `AddUserAgent(&config,
+ * "leader-election")`, `config.Timeout = RenewDeadline`. (client-go's
+ * `resourcelock.NewFromKubeconfig` uses max(1 s, renewDeadline / 2); on a CPU-starved machine a
+ * renewal that takes longer than that but less than the renew deadline would then be aborted and
+ * retried in vain, so we take kube-controller-manager's choice.)
+ * @param requestTimeoutMs per-request timeout in ms (main passes the renew deadline)
  */
 export function makeLeaderElectionClient(kc: KubeConfig, opts: ClientOptions & { requestTimeoutMs: number }): CoordinationV1Api {
     const limiter = new TokenBucket(opts.qps, opts.burst);

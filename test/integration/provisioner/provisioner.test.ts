@@ -37,6 +37,8 @@ describe('provisioner with the built-in driver on a socket', () => {
         assert.equal(pv.spec?.storageClassName, 'dir');
         assert.equal(pv.spec?.claimRef?.uid, claim.metadata?.uid);
         await eventually('in-flight record removed', async () => !(await ctx.v.pvc('d4')).metadata?.finalizers?.includes('volume-controller-manager.io/provisioning-in-progress'));
+        // Events are written asynchronously: the claim can be updated before its last event lands.
+        await ctx.v.waitEvent('PersistentVolumeClaim', 'd4', 'ProvisioningSucceeded');
         const evs = await ctx.v.events('PersistentVolumeClaim', 'd4');
         const reasons = evs.map((e) => e.reason);
         assert.ok(reasons.includes('Provisioning') && reasons.includes('ProvisioningSucceeded'), reasons.join(','));
