@@ -86,6 +86,17 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubelet"
 )'
 
+# Runs a long command, printing "still <what> (N s)" every 30 s so a cold build never looks hung.
+heartbeat() {
+  local what="$1"; shift
+  local t0; t0=$(date +%s)
+  ( while sleep 30; do step "still $what ($(( $(date +%s) - t0 )) s so far)"; done ) &
+  local hb=$! rc=0
+  "$@" || rc=$?
+  kill "$hb" 2>/dev/null; wait "$hb" 2>/dev/null || true
+  return "$rc"
+}
+
 k8s_wrapper() {
   local W="$CACHE/src/k8s"
   if [ -f "$W/.ready" ]; then
@@ -122,7 +133,7 @@ MOD
   done
   printf '%s\n' "$TOOLS_GO" > "$W/tools.go"
   step "resolving modules (go mod tidy)"
-  (cd "$W" && go mod tidy >&2) || fail "go mod tidy for k8s.io/kubernetes@$K8S_VERSION"
+  heartbeat "resolving modules" bash -c "cd '$W' && go mod tidy >&2" || fail "go mod tidy for k8s.io/kubernetes@$K8S_VERSION"
   touch "$W/.ready"
   rm -rf "$tmp"
   echo "$W"
@@ -141,7 +152,7 @@ build_k8s() {
     local pkg="k8s.io/kubernetes/cmd/$p" ld="$LD"
     if [ "$p" = etcd ]; then pkg="go.etcd.io/etcd/server/v3"; ld="-s -w"; fi
     step "building $p from $pkg (k8s $K8S_VERSION); a cold build takes several minutes"
-    (cd "$W" && go build -trimpath -ldflags "$ld" -o "$BIN/$p.tmp" "$pkg") || fail "go build $pkg (k8s.io/kubernetes@$K8S_VERSION)"
+    heartbeat "building $p" go -C "$W" build -trimpath -ldflags "$ld" -o "$BIN/$p.tmp" "$pkg" || fail "go build $pkg (k8s.io/kubernetes@$K8S_VERSION)"
     mv "$BIN/$p.tmp" "$BIN/$p"
     progress "$p"
   done
@@ -153,8 +164,8 @@ build_simple() { # name module-path version package
   step "building $name from $mod@$ver"
   local W="$CACHE/src/$name"
   rm -rf "$W"; mkdir -p "$W"
-  (cd "$W" && go mod init "local.invalid/$name" >/dev/null 2>&1 && go get "$mod@$ver" >&2 \
-     && go build -trimpath -ldflags "-s -w" -o "$BIN/$name.tmp" "$pkg") || fail "go build $pkg ($mod@$ver)"
+  (cd "$W" && go mod init "local.invalid/$name" >/dev/null 2>&1 && go get "$mod@$ver" >&2) || fail "go get $mod@$ver"
+  heartbeat "building $name" go -C "$W" build -trimpath -ldflags "-s -w" -o "$BIN/$name.tmp" "$pkg" || fail "go build $pkg ($mod@$ver)"
   mv "$BIN/$name.tmp" "$BIN/$name"
   progress "$name"
 }

@@ -68,6 +68,8 @@ const duration = z.string().transform((s, ctx) => {
         return z.NEVER;
     }
 });
+/** A duration that must be > 0 (0 would make every call time out at once, or a loop spin). */
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be greater than 0');
 const bool = z
     .string()
     .transform((s) => s.toLowerCase())
@@ -78,7 +80,8 @@ const number = (min: number) =>
 const int = (min: number) => z.string().regex(/^-?\d+$/, 'want an integer').transform(Number).pipe(z.number().int().min(min));
 const bindAddress = z
     .string()
-    .refine((s) => s === '0' || /^(\[[0-9a-fA-F:.]+\]|[^:]*):\d{1,5}$/.test(s), 'want host:port, :port, or 0 to disable');
+    .refine((s) => s === '0' || /^(\[[0-9a-fA-F:.]+\]|[^:]*):\d{1,5}$/.test(s), 'want host:port, :port, or 0 to disable')
+    .refine((s) => s === '0' || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'the port must be between 0 and 65535');
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 interface FlagSpec {
@@ -108,7 +111,7 @@ export const FLAGS = {
     'worker-threads': { schema: int(1), def: '10', help: 'Keys each controller reconciles at once.' },
     'metrics-bind-address': { schema: bindAddress, def: ':8080', help: "Address of the Prometheus /metrics endpoint ('0' disables)." },
     'health-probe-bind-address': { schema: bindAddress, def: ':8081', help: "Address of the /healthz and /readyz endpoints ('0' disables)." },
-    'pvclaimbinder-sync-period': { schema: duration, def: '15s', help: 'How often the PV binder re-syncs every claim and volume.' },
+    'pvclaimbinder-sync-period': { schema: positiveDuration, def: '15s', help: 'How often the PV binder re-syncs every claim and volume.' },
     'csi-drivers': {
         schema: z.string().transform((s, ctx) => {
             const out: Record<string, string> = {};
@@ -127,16 +130,16 @@ export const FLAGS = {
     },
     'builtin-driver-dir': { schema: z.string().min(1), def: undefined, help: `Enable the built-in CSI driver (dir.csi.volume-controller-manager.io), keeping its volumes in this directory. Off when unset.` },
     'builtin-driver-capacity': { schema: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'want a quantity such as 100Gi'), def: '100Gi', help: 'Total capacity of the built-in driver.' },
-    timeout: { schema: duration, def: '10s', help: 'Timeout of each CSI call.' },
+    timeout: { schema: positiveDuration, def: '10s', help: 'Timeout of each CSI call.' },
     'volume-name-prefix': { schema: z.string().min(1, 'volume name prefix cannot be of length 0'), def: 'pvc', help: 'Prefix of provisioned volume and PV names.' },
     'volume-name-uuid-length': { schema: z.string().regex(/^-?\d+$/, 'want an integer').transform(Number), def: '-1', help: 'Truncate the claim UID in volume names to this many characters (dashes removed); -1 keeps the whole UID.' },
-    'retry-interval-start': { schema: duration, def: '1s', help: 'Initial retry interval of failed provisioning or deletion (doubles each failure).' },
-    'retry-interval-max': { schema: duration, def: '5m', help: 'Maximum retry interval of failed provisioning or deletion.' },
+    'retry-interval-start': { schema: positiveDuration, def: '1s', help: 'Initial retry interval of failed provisioning or deletion (doubles each failure).' },
+    'retry-interval-max': { schema: positiveDuration, def: '5m', help: 'Maximum retry interval of failed provisioning or deletion.' },
     'extra-create-metadata': { schema: bool, def: 'false', boolean: true, help: 'Add csi.storage.k8s.io/pvc/name, pvc/namespace and pv/name to CreateVolume parameters.' },
     'default-fstype': { schema: z.string(), def: '', help: 'fsType of provisioned volumes whose StorageClass names none.' },
     'attach-detach-reconcile-max-wait-for-unmount-duration': { schema: duration, def: '6m', help: 'How long the attach-detach controller waits for a NotReady node to unmount a volume before it detaches by force.' },
     'disable-force-detach-on-timeout': { schema: bool, def: 'false', boolean: true, help: 'Never force-detach after the unmount wait (the out-of-service taint still detaches at once).' },
-    'attach-detach-reconcile-sync-period': { schema: duration, def: '1m', help: 'How often the attach-detach controller re-checks every node.' },
+    'attach-detach-reconcile-sync-period': { schema: positiveDuration, def: '1m', help: 'How often the attach-detach controller re-checks every node.' },
     'reconcile-sync': { schema: duration, def: '1m', help: "How often the attacher compares attached VolumeAttachments with the driver's ListVolumes and re-publishes what the driver lost (0 disables)." },
     'log-level': { schema: z.enum(['trace', 'debug', 'info', 'warn', 'error']), def: 'info', env: 'LOG_LEVEL', help: 'Log level: trace, debug, info, warn, error.' },
 } satisfies Record<string, FlagSpec>;
@@ -282,6 +285,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         attacherReconcileSyncMs: get('reconcile-sync') as number,
         identity: `${os.hostname()}_${crypto.randomUUID()}`,
     };
+    if (cfg.retryIntervalMaxMs < cfg.retryIntervalStartMs)
+        throw new ConfigError('invalid value for --retry-interval-max: must not be less than --retry-interval-start');
     if (cfg.leaderElect) {
         if (cfg.renewDeadlineMs >= cfg.leaseDurationMs)
             throw new ConfigError('invalid value for --leader-elect-renew-deadline: must be less than --leader-elect-lease-duration');

@@ -6,18 +6,21 @@ import type { Config } from './config.ts';
 import type { ControllerDeps } from './deps.ts';
 import { HealthServer } from './http/server.ts';
 import { Metrics } from './http/metrics.ts';
-import { loadKubeConfig, makeClients } from './kube/client.ts';
+import { loadKubeConfig, makeClients, makeLeaderElectionClient } from './kube/client.ts';
 import { describeError } from './kube/errors.ts';
 import { EventBroadcaster } from './kube/events.ts';
 import { InformerFactory } from './kube/informer.ts';
 import { LeaseElector } from './kube/lease.ts';
 import { createLogger } from './log.ts';
-import { BUILTIN_DRIVER_NAME, BuiltinDriver } from './csi/builtin.ts';
+import { BUILTIN_DRIVER_NAME, BuiltinDriver, prepareDataDir } from './csi/builtin.ts';
 import { DriverRegistry } from './csi/registry.ts';
 import { RESOURCES } from './kube/resources.ts';
 import { parseQuantity } from './storage/quantity.ts';
 import { runManager } from './runtime/manager.ts';
 import type { Runnable } from './runtime/manager.ts';
+
+/** How long shutdown waits for queued Events to be written, ms. */
+const EVENT_FLUSH_MS = 1000;
 
 async function main(): Promise<number> {
     let config: Config | 'help';
@@ -34,6 +37,14 @@ async function main(): Promise<number> {
         process.stdout.write(helpText() + '\n');
         return 0;
     }
+    if (config.builtinDriverDir) {
+        try {
+            prepareDataDir(config.builtinDriverDir);
+        } catch (e) {
+            console.error(`volume-controller-manager: invalid value ${JSON.stringify(config.builtinDriverDir)} for --builtin-driver-dir: ${(e as Error).message}`);
+            return 2;
+        }
+    }
     const log = createLogger(config.logLevel);
     process.on('unhandledRejection', (err) => log.error({ err: describeError(err) }, 'Unhandled promise rejection'));
 
@@ -48,7 +59,7 @@ async function main(): Promise<number> {
     const clients = makeClients(kc, { qps: config.kubeApiQps, burst: config.kubeApiBurst, metrics });
     const informers = new InformerFactory(clients, { log, metrics });
     const events = new EventBroadcaster({ api: clients.core, log, metrics, host: config.identity });
-    const drivers = new DriverRegistry(log);
+    const drivers = new DriverRegistry(log, { startupGraceMs: config.csiTimeoutMs });
     drivers.addEndpoints(config.csiDrivers, config.csiTimeoutMs);
     if (config.builtinDriverDir) {
         // Nodes the built-in driver can publish to: those whose CSINode registers it.
@@ -78,7 +89,13 @@ async function main(): Promise<number> {
 
     const elector = config.leaderElect
         ? new LeaseElector({
-              api: clients.coordination,
+              // Its own client and token bucket: renewals never wait behind controller traffic.
+              api: makeLeaderElectionClient(kc, {
+                  qps: config.kubeApiQps,
+                  burst: config.kubeApiBurst,
+                  metrics,
+                  requestTimeoutMs: config.renewDeadlineMs,
+              }),
               namespace: config.leaseNamespace,
               name: config.leaseName,
               identity: config.identity,
@@ -129,7 +146,13 @@ async function main(): Promise<number> {
         'Starting volume-controller-manager',
     );
     await runManager({ log, metrics, informers, elector, leaseName: config.leaseName, controllers }, stop.signal);
-    await Promise.race([events.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // A short, bounded flush: the Lease is already released, and events still waiting on the
+    // API (client-side throttling, an outage) must not hold up the exit.
+    const abandoned = await events.flush(EVENT_FLUSH_MS);
+    if (abandoned > 0) {
+        metrics.eventsDropped.inc({ reason: 'shutdown' }, abandoned);
+        log.warn({ abandoned, capMs: EVENT_FLUSH_MS }, 'Event flush cut short; events not written');
+    }
     await server.close();
     drivers.close();
     log.info('Stopped');

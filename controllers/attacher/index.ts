@@ -6,6 +6,7 @@ import type { ControllerDeps } from '../../src/deps.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
+import { OwnWrites } from '../../src/runtime/own-writes.ts';
 import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
 import { VA_PV_INDEX, vaPersistentVolume } from '../../src/storage/indexers.ts';
@@ -35,6 +36,8 @@ export function attacher(deps: ControllerDeps): Runnable {
         csiNodes: deps.informers.for(RESOURCES.csiNodes),
         defaultFsType: deps.config.defaultFsType,
     });
+    // This controller's own writes: their update events never cut a failed key's backoff short.
+    const own = new OwnWrites();
     return {
         name,
         async start(signal) {
@@ -42,15 +45,17 @@ export function attacher(deps: ControllerDeps): Runnable {
             const attachQ = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('csi-attacher-va-attach') });
             const detachQ = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('csi-attacher-va-detach') });
             const pvQ = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('csi-attacher-pv') });
-            const route = (va: V1VolumeAttachment) => {
+            const route = (va: V1VolumeAttachment, old?: V1VolumeAttachment) => {
                 if (!va.spec?.attacher || !deps.drivers.has(va.spec.attacher)) return;
-                (va.metadata?.deletionTimestamp ? detachQ : attachQ).add(keyOf(va));
+                const q = va.metadata?.deletionTimestamp ? detachQ : attachQ;
+                if (old) q.addUpdate(keyOf(va), () => own.onlyOwnWrite(old, va));
+                else q.add(keyOf(va));
             };
             const unregister = [
                 attachments.addEventHandler({
-                    onAdd: route,
+                    onAdd: (va) => route(va),
                     onUpdate: (o, n) => {
-                        if (!onlyErrorsChanged(o, n)) route(n);
+                        if (!onlyErrorsChanged(o, n)) route(n, o);
                     },
                     onDelete: (va) => {
                         const pv = va.spec?.source?.persistentVolumeName;
@@ -59,7 +64,7 @@ export function attacher(deps: ControllerDeps): Runnable {
                 }),
                 volumes.addEventHandler({
                     onAdd: (v) => v.metadata?.deletionTimestamp && pvQ.add(keyOf(v)),
-                    onUpdate: (_o, v) => v.metadata?.deletionTimestamp && pvQ.add(keyOf(v)),
+                    onUpdate: (o, v) => v.metadata?.deletionTimestamp && pvQ.addUpdate(keyOf(v), () => own.onlyOwnWrite(o, v)),
                 }),
             ];
             // Periodic ListVolumes re-check, one driver at a time, never overlapping itself.
@@ -86,9 +91,9 @@ export function attacher(deps: ControllerDeps): Runnable {
             log.info({ drivers: deps.drivers.names(), workers }, 'Starting attacher');
             try {
                 await Promise.all([
-                    runWorkers({ name: 'attacher-attach', queue: attachQ, workers, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncVA(k, ctx.log) }, signal),
-                    runWorkers({ name: 'attacher-detach', queue: detachQ, workers, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncVA(k, ctx.log) }, signal),
-                    runWorkers({ name: 'attacher-pv', queue: pvQ, workers: 1, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncPV(k, ctx.log) }, signal),
+                    runWorkers({ name: 'attacher-attach', ownWrites: own, queue: attachQ, workers, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncVA(k, ctx.log) }, signal),
+                    runWorkers({ name: 'attacher-detach', ownWrites: own, queue: detachQ, workers, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncVA(k, ctx.log) }, signal),
+                    runWorkers({ name: 'attacher-pv', ownWrites: own, queue: pvQ, workers: 1, log, metrics: deps.metrics, reconcile: (k, ctx) => a.syncPV(k, ctx.log) }, signal),
                 ]);
             } finally {
                 clearInterval(recheck);

@@ -3,12 +3,15 @@
 import type { CoreV1Api, StorageV1Api, V1CSINode, V1PersistentVolume, V1VolumeAttachment } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describeCsiError, grpcCode } from '../../src/csi/errors.ts';
+import { DRIVER_STARTING_RETRY_MS } from '../../src/csi/registry.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
+import { secretReferenceError } from '../../src/kube/names.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
+import type { ReconcileResult } from '../../src/runtime/result.ts';
 import { VA_PV_INDEX } from '../../src/storage/indexers.ts';
 import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './plan.ts';
 
@@ -49,6 +52,9 @@ export class Attacher {
 
     private async readSecrets(ref: { name?: string; namespace?: string } | undefined): Promise<Record<string, string> | undefined> {
         if (!ref?.name) return undefined;
+        // Validated as the API server would before it goes into a request (a PV is user input).
+        const invalid = secretReferenceError(ref.name, ref.namespace ?? '');
+        if (invalid) throw new Error(`invalid controllerPublishSecretRef: ${invalid}`);
         try {
             const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace ?? '' });
             return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
@@ -58,24 +64,32 @@ export class Attacher {
     }
 
     /** syncVA for a VolumeAttachment name (serialized per VA across lanes). */
-    async syncVA(name: string, log: Logger): Promise<void> {
+    async syncVA(name: string, log: Logger): Promise<ReconcileResult | void> {
         const prev = this.busy.get(name) ?? Promise.resolve();
         const run = prev.then(() => this.syncVAOnce(name, log));
-        const tail = run.catch(() => undefined);
+        const tail = run.then(
+            () => undefined,
+            () => undefined,
+        );
         this.busy.set(name, tail);
         try {
-            await run;
+            return await run;
         } finally {
             if (this.busy.get(name) === tail) this.busy.delete(name);
         }
     }
 
-    private async syncVAOnce(name: string, log: Logger): Promise<void> {
+    private async syncVAOnce(name: string, log: Logger): Promise<ReconcileResult | void> {
         const va = this.s.attachments.get(name);
         if (!va) return;
         const driver = this.driverFor(va);
         if (!driver) return;
         const l = log.child({ va: name, driver: driver.name, node: va.spec?.nodeName, pv: va.spec?.source?.persistentVolumeName });
+        if (!driver.ready && driver.starting && (va.metadata?.deletionTimestamp || !va.status?.attached)) {
+            // Still starting: wait quietly, no attach/detach error yet.
+            l.debug({}, 'Waiting for the CSI driver to start');
+            return { requeueAfterMs: DRIVER_STARTING_RETRY_MS };
+        }
         if (va.metadata?.deletionTimestamp) await this.detach(va, driver, l);
         else await this.attach(va, driver, l);
     }
@@ -151,9 +165,13 @@ export class Attacher {
         const fin = attacherFinalizer(driver.name);
         const name = va.metadata?.name ?? '';
         if (!va.metadata?.finalizers?.includes(fin)) return;
+        // Not ready: its capabilities are unknown, so whether it needs ControllerUnpublish is too.
+        if (!driver.ready) {
+            await this.patchVAStatus(va, { detachError: { message: driver.lastError, time: new Date().toISOString() } });
+            throw new Error(driver.lastError);
+        }
         if (driver.controllerCapabilities.includes('PUBLISH_UNPUBLISH_VOLUME')) {
             try {
-                if (!driver.ready) throw new Error(driver.lastError);
                 const { spec } = vaSource(va, (n) => this.s.volumes.get(n));
                 const node = va.spec?.nodeName ?? '';
                 const nodeId = nodeIdFor(this.s.csiNodes.get(node), driver.name) ?? va.metadata?.annotations?.[ANN_NODE_ID];

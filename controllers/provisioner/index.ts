@@ -7,6 +7,7 @@ import type { EventRecorder } from '../../src/kube/events.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
 import { runWorkers } from '../../src/runtime/controller.ts';
 import type { Runnable } from '../../src/runtime/manager.ts';
+import { OwnWrites } from '../../src/runtime/own-writes.ts';
 import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
 import { VA_PV_INDEX, vaPersistentVolume } from '../../src/storage/indexers.ts';
@@ -53,8 +54,11 @@ export function provisioner(deps: ControllerDeps): Runnable {
         volumeNameUuidLength: deps.config.volumeNameUuidLength,
         extraCreateMetadata: deps.config.extraCreateMetadata,
         defaultFsType: deps.config.defaultFsType,
+        infeasibleRetryMs: deps.config.retryIntervalMaxMs,
     });
 
+    // This controller's own writes: their update events never cut a failed key's backoff short.
+    const own = new OwnWrites();
     return {
         name,
         async start(signal) {
@@ -75,7 +79,7 @@ export function provisioner(deps: ControllerDeps): Runnable {
                         protectedSource(keyOf(c));
                     },
                     onUpdate: (o, c) => {
-                        cq.add(keyOf(c));
+                        cq.addUpdate(keyOf(c), () => own.onlyOwnWrite(o, c));
                         protectedSource(keyOf(c));
                         protectedSource(cloneSourceKey(c));
                         // A source that became Bound: its clones waiting for it can go on now.
@@ -85,7 +89,7 @@ export function provisioner(deps: ControllerDeps): Runnable {
                 }),
                 volumes.addEventHandler({
                     onAdd: (v) => vq.add(keyOf(v)),
-                    onUpdate: (_o, v) => vq.add(keyOf(v)),
+                    onUpdate: (o, v) => vq.addUpdate(keyOf(v), () => own.onlyOwnWrite(o, v)),
                     onDelete: (v) => {
                         const r = v.spec?.claimRef;
                         if (r?.name) cq.add(`${r.namespace}/${r.name}`);
@@ -102,9 +106,9 @@ export function provisioner(deps: ControllerDeps): Runnable {
             log.info({ drivers: deps.drivers.names(), workers: deps.config.workerThreads }, 'Starting provisioner');
             try {
                 await Promise.all([
-                    runWorkers({ name: 'provisioner-claims', queue: cq, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncClaim(k, ctx.log) }, signal),
-                    runWorkers({ name: 'provisioner-volumes', queue: vq, workers: deps.config.workerThreads, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncVolume(k, ctx.log) }, signal),
-                    runWorkers({ name: 'provisioner-clone-sources', queue: sq, workers: 1, log, metrics: deps.metrics, reconcile: (k, ctx) => p.syncCloneSource(k, ctx.log) }, signal),
+                    runWorkers({ name: 'provisioner-claims', queue: cq, workers: deps.config.workerThreads, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncClaim(k, ctx.log) }, signal),
+                    runWorkers({ name: 'provisioner-volumes', queue: vq, workers: deps.config.workerThreads, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncVolume(k, ctx.log) }, signal),
+                    runWorkers({ name: 'provisioner-clone-sources', queue: sq, workers: 1, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncCloneSource(k, ctx.log) }, signal),
                 ]);
             } finally {
                 for (const u of unregister) u();

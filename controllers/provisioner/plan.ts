@@ -4,6 +4,7 @@
 import type { V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1TopologySelectorTerm } from '@kubernetes/client-node';
 import type { AccessModeName, ControllerCapabilityName, PluginCapabilityName, Topology, TopologyRequirement, Volume, VolumeCapability, VolumeContentSource } from '../../src/csi/types.ts';
 import { ANN_DYNAMICALLY_PROVISIONED, FINALIZER_EXTERNAL_PROVISIONER, claimClass, volumeModeOf } from '../../src/storage/helpers.ts';
+import { dns1123LabelErrors, dns1123SubdomainErrors, quoteBounded } from '../../src/kube/names.ts';
 import { formatBytes, tryParseQuantity } from '../../src/storage/quantity.ts';
 
 /** PV annotations recording the provisioner secret for deletion. */
@@ -109,9 +110,6 @@ interface TemplateContext {
     pvName: string;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 function expand(template: string, ctx: TemplateContext, allowed: (token: string) => boolean): string {
     const bad: string[] = [];
     const out = template.replace(/\$\{([^}]*)\}/g, (_m, token: string) => {
@@ -133,6 +131,10 @@ function expand(template: string, ctx: TemplateContext, allowed: (token: string)
  * The secret reference a class names for one kind (with `csi.storage.k8s.io/secret-name` as
  * the default), with upstream templating: namespace tokens `${pv.name}`, `${pvc.namespace}`;
  * name tokens also `${pvc.name}` and `${pvc.annotations['<key>']}`. Undefined when none.
+ * The resolved names are validated as the API server would (namespace: DNS-1123 label, ≤ 63
+ * characters; name: DNS-1123 subdomain, ≤ 253) before any request carries them: a claim
+ * annotation can hold 200 KB. Messages are upstream's (`"<template>" resolved to "<value>" which
+ * is not a valid secret name`) plus the reason, with long values cut (quoteBounded).
  * @throws ProvisionError for half-specified pairs, bad tokens, or invalid resolved names
  */
 export function secretRef(params: Record<string, string>, kind: SecretKind, ctx: TemplateContext): { name: string; namespace: string } | undefined {
@@ -145,10 +147,17 @@ export function secretRef(params: Record<string, string>, kind: SecretKind, ctx:
     if (nameT === undefined && nsT === undefined) return undefined;
     if (nameT === undefined || nsT === undefined) throw new ProvisionError(`either name and namespace for ${kind} secrets specified, Both must be specified`, { final: true });
     if (!nameT || !nsT) throw new ProvisionError(`${kind} secrets specified in parameters but value of either namespace or name is empty`, { final: true });
+    const invalid = (template: string, value: string, what: string, errs: string[]) =>
+        new ProvisionError(
+            `${template === value ? `${quoteBounded(template)} is` : `${quoteBounded(template)} resolved to ${quoteBounded(value)} which is`} not a valid ${what}: ${errs.join('; ')}`,
+            { final: true },
+        );
     const namespace = expand(nsT, ctx, (t) => t === 'pv.name' || t === 'pvc.namespace');
-    if (!DNS1123_LABEL.test(namespace)) throw new ProvisionError(`${JSON.stringify(nsT)} resolved to ${JSON.stringify(namespace)} which is not a valid namespace name`, { final: true });
+    const nsErrs = dns1123LabelErrors(namespace);
+    if (nsErrs.length) throw invalid(nsT, namespace, 'namespace name', nsErrs);
     const name = expand(nameT, ctx, (t) => ['pv.name', 'pvc.name', 'pvc.namespace'].includes(t) || /^pvc\.annotations\['.+'\]$/.test(t));
-    if (!DNS1123_SUBDOMAIN.test(name)) throw new ProvisionError(`${JSON.stringify(nameT)} resolved to ${JSON.stringify(name)} which is not a valid secret name`, { final: true });
+    const nameErrs = dns1123SubdomainErrors(name);
+    if (nameErrs.length) throw invalid(nameT, name, 'secret name', nameErrs);
     return { name, namespace };
 }
 

@@ -3,16 +3,20 @@
 // external-provisioner pkg/controller/controller.go, with a durable in-flight record.
 import type { CoreV1Api, CustomObjectsApi, V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass, V1VolumeAttachment } from '@kubernetes/client-node';
 import { status as Code } from '@grpc/grpc-js';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
+import { DRIVER_STARTING_RETRY_MS } from '../../src/csi/registry.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/errors.ts';
 import type { CreateVolumeRequest, VolumeContentSource } from '../../src/csi/types.ts';
 import { isAlreadyExists, isNotFound, toStatus } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
+import { secretReferenceError } from '../../src/kube/names.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
+import type { ReconcileResult } from '../../src/runtime/result.ts';
 import {
     ANN_BETA_STORAGE_PROVISIONER,
     ANN_DYNAMICALLY_PROVISIONED,
@@ -75,6 +79,13 @@ export interface ProvisionerState {
     volumeNameUuidLength: number;
     extraCreateMetadata: boolean;
     defaultFsType: string;
+    /** How long a claim whose CreateVolume was infeasible (InvalidArgument) waits before the next try, ms (--retry-interval-max). */
+    infeasibleRetryMs: number;
+}
+
+/** What an infeasible CreateVolume was tried with: a change of any of it ends the slow retry. */
+function infeasibleInputs(claim: V1PersistentVolumeClaim, sc: V1StorageClass | undefined): string {
+    return JSON.stringify([sc?.metadata?.uid ?? '', claim.metadata?.generation ?? 0, claim.metadata?.annotations ?? {}]);
 }
 
 /** The driver a claim is annotated for (GA annotation, else the beta one). */
@@ -100,9 +111,16 @@ interface Prepared {
 /** Provisioning and deletion for every driver in the registry. */
 export class Provisioner {
     private readonly s: ProvisionerState;
+    /**
+     * Claims whose CreateVolume failed as infeasible (InvalidArgument): not tried again until
+     * infeasibleRetryMs passed, unless their class or the claim changed (lib slowSet,
+     * delayProvisioningIfRecentlyInfeasible; we also count a claim edit as a change).
+     */
+    private readonly infeasible: LRUCache<string, { until: number; inputs: string }>;
 
     constructor(state: ProvisionerState) {
         this.s = state;
+        this.infeasible = new LRUCache({ max: 10_000 });
     }
 
     private async patchClaimFinalizer(claim: V1PersistentVolumeClaim, add: boolean): Promise<V1PersistentVolumeClaim> {
@@ -123,6 +141,9 @@ export class Provisioner {
     }
 
     private async readSecret(ref: { name: string; namespace: string }): Promise<Record<string, string>> {
+        // Names read from objects (the PV's deletion-secret annotations) are checked before any GET.
+        const invalid = secretReferenceError(ref.name, ref.namespace);
+        if (invalid) throw new ProvisionError(`invalid secret reference: ${invalid}`, { final: true });
         try {
             const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
             return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
@@ -229,7 +250,7 @@ export class Provisioner {
     }
 
     /** syncClaim for `ns/name`. */
-    async syncClaim(key: string, log: Logger): Promise<void> {
+    async syncClaim(key: string, log: Logger): Promise<ReconcileResult | void> {
         let claim = this.s.claims.get(key);
         if (!claim) return;
         const driverName = claimDriver(claim);
@@ -241,7 +262,7 @@ export class Provisioner {
         const l = log.child({ pvc: key, driver: driverName, pv: pvName });
         const pvExists = () => !!this.s.volumes.get(pvName);
         if (claim.metadata?.deletionTimestamp) {
-            if (inFlight) await this.abandon(claim, driver, pvName, l);
+            if (inFlight) return this.abandon(claim, driver, pvName, l);
             return;
         }
         if (claim.spec?.volumeName || pvExists()) {
@@ -253,7 +274,18 @@ export class Provisioner {
         if (sc?.volumeBindingMode === 'WaitForFirstConsumer' && !claim.metadata?.annotations?.[ANN_SELECTED_NODE]) return;
         const className = claimClass(claim);
         const started = Date.now();
+        const uid = claim.metadata?.uid ?? '';
+        const slow = this.infeasible.get(uid);
+        if (slow) {
+            if (slow.inputs === infeasibleInputs(claim, sc) && slow.until > started) {
+                l.debug({ retryInMs: slow.until - started }, 'Skipping provisioning: it previously failed with an infeasible error');
+                return { requeueAfterMs: slow.until - started };
+            }
+            this.infeasible.delete(uid);
+        }
         if (!driver.ready) {
+            // Still starting: wait quietly; an event only once it has failed to answer for a while.
+            if (driver.starting) return this.driverStarting(l);
             rec.event(claim, 'Warning', 'ProvisioningFailed', driver.lastError);
             throw new Error(driver.lastError);
         }
@@ -345,6 +377,7 @@ export class Provisioner {
         this.s.metrics.provisionFailed.inc({ class: claimClass(claim), source: claim.spec?.dataSource?.kind ?? '' });
         log.warn({ err: describeCsiError(err) }, 'CreateVolume failed');
         if (mayBeInProgress(err)) return; // the volume may exist: keep the in-flight record
+        if (code === Code.INVALID_ARGUMENT) this.infeasible.set(claim.metadata?.uid ?? '', { until: Date.now() + this.s.infeasibleRetryMs, inputs: infeasibleInputs(claim, prep.sc) });
         if (code === Code.RESOURCE_EXHAUSTED && prep.topology && claim.metadata?.annotations?.[ANN_SELECTED_NODE]) await this.reschedule(claim, log);
         await this.patchClaimFinalizer(claim, false);
     }
@@ -369,7 +402,7 @@ export class Provisioner {
      * it answers with the volume if the first call created it) and DeleteVolume it, so nothing
      * leaks. Then the in-flight finalizer goes and the claim delete completes.
      */
-    private async abandon(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string, log: Logger): Promise<void> {
+    private async abandon(claim: V1PersistentVolumeClaim, driver: DriverEntry, pvName: string, log: Logger): Promise<ReconcileResult | void> {
         let pvFound = !!this.s.volumes.get(pvName);
         if (!pvFound) {
             try {
@@ -380,6 +413,7 @@ export class Provisioner {
             }
         }
         if (!pvFound) {
+            if (!driver.ready && driver.starting) return this.driverStarting(log);
             if (!driver.ready) throw new Error(`cannot clean up provisioning of deleted claim: ${driver.lastError}`);
             const prep = await this.prepare(claim, driver, pvName);
             let volumeId: string | undefined;
@@ -398,8 +432,14 @@ export class Provisioner {
         await this.patchClaimFinalizer(claim, false);
     }
 
+    /** A driver still starting: look again soon, without an event. */
+    private driverStarting(log: Logger): ReconcileResult {
+        log.debug({}, 'Waiting for the CSI driver to start');
+        return { requeueAfterMs: DRIVER_STARTING_RETRY_MS };
+    }
+
     /** syncVolume: the external-provisioner finalizer, then deletion of a Released PV with policy Delete. */
-    async syncVolume(name: string, log: Logger): Promise<void> {
+    async syncVolume(name: string, log: Logger): Promise<ReconcileResult | void> {
         const pv = this.s.volumes.get(name);
         if (!pv) return;
         const driverName = volumeDriver(pv);
@@ -425,6 +465,7 @@ export class Provisioner {
             this.s.metrics.deleteFailed.inc({ class: className });
             return new Error(msg);
         };
+        if (!driver.ready && driver.starting) return this.driverStarting(l);
         if (!driver.ready) throw fail(driver.lastError);
         const [va] = this.s.attachments.byIndex(VA_PV_INDEX, name);
         if (va) throw fail(`persistentvolume ${name} is still attached to node ${va.spec?.nodeName}`);

@@ -23,6 +23,8 @@ export interface ControlPlaneOptions {
     audit?: boolean;
     /** Install the CRDs in `crds/` (the snapshot API) once the API server is ready, and wait until they are served. */
     crds?: boolean;
+    /** How a free loopback port is chosen (default freePort; tests hand out a taken one). */
+    pickPort?: () => Promise<number>;
 }
 
 /** What `state.json` in the directory records, so `stop --dir` can find the processes. */
@@ -96,11 +98,38 @@ export class ControlPlane {
         for (const d of ['etcd', 'pki', 'logs']) fs.mkdirSync(path.join(this.dir, d), { recursive: true });
         if (!this.opts.detached) process.once('exit', this.exitHook);
         this.writeKeys();
-        await this.startEtcd();
-        await this.startApiServer();
+        await this.onFreshPorts('etcd', () => this.startEtcd());
+        await this.onFreshPorts('kube-apiserver', () => {
+            this.apiPort = 0;
+            return this.startApiServer();
+        });
         if (this.opts.crds) await applyCrds(this.apiTarget(), readCrds(crdFiles()));
-        if (this.opts.scheduler) await this.startScheduler();
+        if (this.opts.scheduler) await this.onFreshPorts('kube-scheduler', () => this.startScheduler());
         this.saveState();
+    }
+
+    private port(): Promise<number> {
+        return (this.opts.pickPort ?? freePort)();
+    }
+
+    /**
+     * Runs a component's start, and runs it again on newly chosen ports (up to 5 times) when it
+     * failed because another process bound a port between our choosing it and the component
+     * binding it ("address already in use" in its log): a race on a busy machine.
+     */
+    private async onFreshPorts(name: string, start: () => Promise<void>): Promise<void> {
+        const log = path.join(this.dir, 'logs', `${name}.log`);
+        for (let attempt = 1; ; attempt++) {
+            const from = fs.existsSync(log) ? fs.statSync(log).size : 0;
+            try {
+                await start();
+                return;
+            } catch (e) {
+                const added = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(from) : '';
+                if (attempt >= 5 || !added.includes('address already in use')) throw e;
+                await this.stopProc(name);
+            }
+        }
     }
 
     private writeKeys(): void {
@@ -140,7 +169,8 @@ export class ControlPlane {
                 throw new Error(`${name} exited during start-up; last log lines (${log}):\n${tail}`);
             }
             try {
-                if (await check()) return;
+                // A check never hangs start-up: whatever holds a port may accept and never answer.
+                if (await Promise.race([check(), sleep(2000).then(() => false)])) return;
             } catch {
                 /* not up yet */
             }
@@ -150,8 +180,8 @@ export class ControlPlane {
     }
 
     private async startEtcd(): Promise<void> {
-        const client = await freePort();
-        const peer = await freePort();
+        const client = await this.port();
+        const peer = await this.port();
         this.etcdUrl = `http://127.0.0.1:${client}`;
         this.spawn('etcd', [
             `--data-dir=${path.join(this.dir, 'etcd')}`,
@@ -172,7 +202,7 @@ export class ControlPlane {
 
     /** Starts kube-apiserver (on the same port as before after a stopApiServer()). */
     async startApiServer(): Promise<void> {
-        if (!this.apiPort) this.apiPort = await freePort();
+        if (!this.apiPort) this.apiPort = await this.port();
         const pki = path.join(this.dir, 'pki');
         this.server = `https://127.0.0.1:${this.apiPort}`;
         this.spawn('kube-apiserver', [
@@ -259,7 +289,7 @@ export class ControlPlane {
     private async startScheduler(): Promise<void> {
         const kc = path.join(this.dir, 'kubeconfig-scheduler');
         this.writeKubeconfig(kc, fs.readFileSync(path.join(this.dir, 'pki', 'scheduler.token'), 'utf8'), 'system:kube-scheduler');
-        const port = await freePort();
+        const port = await this.port();
         this.spawn('kube-scheduler', [
             `--kubeconfig=${kc}`,
             `--authentication-kubeconfig=${this.kubeconfig}`,

@@ -21,8 +21,15 @@ export interface DemoOptions {
     managerKubeconfig?: (cp: ControlPlane, clients: KubeClients) => Promise<string>;
     /** Print progress (default true). */
     print?: boolean;
-    /** Overall timeout in ms (default 120 s). */
+    /**
+     * Timeout in ms of the demo itself (default 120 s), counted from when the Kubernetes
+     * binaries exist: a cold build of them takes several minutes and has no deadline.
+     */
     timeoutMs?: number;
+    /** Builds or reuses the Kubernetes binaries (default ensureTestbin; tests simulate a cold build). */
+    ensureBinaries?: () => void | Promise<void>;
+    /** The demo's clock in ms (default Date.now; tests move it to simulate a slow build). */
+    now?: () => number;
     /** Write an API server audit log (for RBAC checks). */
     audit?: boolean;
 }
@@ -43,14 +50,16 @@ const DRIVER = 'dir.csi.volume-controller-manager.io';
 /** Runs the demo; resolves with everything still running (call stop()). @throws Error with a clear message on failure */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const print = o.print !== false;
-    const t0 = Date.now();
+    const now = o.now ?? Date.now;
     const say = (s: string) => print && console.log(s);
     const step = (s: string) => say(`\n==> ${s}`);
-    const deadline = t0 + (o.timeoutMs ?? 120_000);
-    const log = (what: string, detail: string) => say(`  ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s  ${what.padEnd(48)} ${detail}`);
 
-    step('Kubernetes binaries (built once into .cache/testbin, reused afterwards)');
-    ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl']);
+    step('Kubernetes binaries (built once into .cache/testbin, reused afterwards; a cold build takes several minutes and shows its progress)');
+    await (o.ensureBinaries ?? (() => ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl'])))();
+    // The demo's clock starts once the binaries exist: a cold build must not eat its deadline.
+    const t0 = now();
+    const deadline = t0 + (o.timeoutMs ?? 120_000);
+    const log = (what: string, detail: string) => say(`  ${((now() - t0) / 1000).toFixed(1).padStart(5)}s  ${what.padEnd(48)} ${detail}`);
     step(`Local control plane: etcd, kube-apiserver, kube-scheduler, snapshot CRDs (in ${o.dir})`);
     const cp = await startControlPlane({ dir: o.dir, scheduler: true, audit: o.audit, crds: true });
     const clients = makeClients(loadKubeConfig(cp.kubeconfig), { qps: 0, burst: 1 });
@@ -90,7 +99,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     };
     while (!fs.readFileSync(logFile, 'utf8').includes('Caches synced; starting controllers')) {
         if (manager.exitCode !== null) await fail(`volume-controller-manager exited with ${manager.exitCode}`);
-        if (Date.now() > deadline) await fail('volume-controller-manager did not start');
+        if (now() > deadline) await fail('volume-controller-manager did not start');
         await sleep(100);
     }
     log('volume-controller-manager', 'leading, controllers running');
@@ -141,7 +150,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         const wanted = podVolumes(w.pods, (c) => byClaim.get(c)).filter((v) => csiVolumes.has(v));
         const attached = w.vas.filter((a) => a.status?.attached).length;
         if (bound === 7 && w.pods.every((p) => p.spec?.nodeName) && wanted.length === 4 && attached === 4) break;
-        if (Date.now() > deadline) await fail(`timed out: ${bound}/7 claims Bound, ${attached}/4 volumes attached`);
+        if (now() > deadline) await fail(`timed out: ${bound}/7 claims Bound, ${attached}/4 volumes attached`);
         await sleep(250);
     }
 
@@ -179,7 +188,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             log(`pv/${app2}`, 'deleted with its backend volume (reclaim policy Delete)');
             break;
         }
-        if (Date.now() > deadline) await fail(`timed out waiting for detach (${vaGone}) and reclaim (${pvGone}) of app-2`);
+        if (now() > deadline) await fail(`timed out waiting for detach (${vaGone}) and reclaim (${pvGone}) of app-2`);
         await sleep(250);
     }
 
@@ -203,7 +212,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
     const summary = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
     say(summary);
-    say(`\n  ${w.pvcs.length} claims Bound, ${w.vas.filter((a) => a.status?.attached).length} volumes attached, app-2 detached and reclaimed, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    say(`\n  ${w.pvcs.length} claims Bound, ${w.vas.filter((a) => a.status?.attached).length} volumes attached, app-2 detached and reclaimed, in ${((now() - t0) / 1000).toFixed(1)} s`);
     return { cp, clients, manager, logFile, summary, stop };
 }
 

@@ -32,7 +32,9 @@ export function mayBeInProgress(err: unknown): boolean {
 /** `rpc error: code = <Name> desc = <message>`, the text Go sidecars put in events and statuses. */
 export function describeCsiError(err: unknown): string {
     const code = grpcCode(err);
-    const msg = (err as { details?: string; message?: string })?.details || (err as Error)?.message || String(err);
+    // grpc-js ends some details with an empty "Resolution note: "; drop such an empty tail.
+    const raw = (err as { details?: string; message?: string })?.details || (err as Error)?.message || String(err);
+    const msg = raw.replace(/\s*Resolution note:\s*$/, '').trim();
     if (code === undefined) return msg;
     const name = Status[code] ?? String(code);
     const pascal = name

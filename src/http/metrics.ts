@@ -25,6 +25,12 @@ export class Metrics {
         buckets: client.exponentialBuckets(1e-8, 10, 10),
         registers: [this.registry],
     });
+    readonly queueOwnWritesIgnored = new client.Counter({
+        name: 'workqueue_own_write_updates_ignored_total',
+        help: "Update events that only reflected the controller's own write and were not allowed to cut a failed key's backoff short",
+        labelNames: ['name'],
+        registers: [this.registry],
+    });
     readonly reconcileTotal = new client.Counter({
         name: 'controller_runtime_reconcile_total',
         help: 'Total number of reconciliations per controller',
@@ -71,7 +77,7 @@ export class Metrics {
     });
     readonly eventsDropped = new client.Counter({
         name: 'events_dropped_total',
-        help: 'Kubernetes Events not written because the recorder queue was full or the spam filter refused them.',
+        help: 'Kubernetes Events not written: queue_full (recorder queue full), spam (held back by the spam filter; added to the count of the next write), write_error (the API server refused it or did not answer after every retry), shutdown (still queued when the shutdown flush ended).',
         labelNames: ['reason'],
         registers: [this.registry],
     });
@@ -88,6 +94,7 @@ export class Metrics {
             depth: (n) => this.queueDepth.set({ name }, n),
             get: (ms) => this.queueLatency.observe({ name }, ms / 1000),
             done: (ms) => this.workDuration.observe({ name }, ms / 1000),
+            suppressed: () => this.queueOwnWritesIgnored.inc({ name }),
         };
     }
 }

@@ -13,6 +13,8 @@ import {
     setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ApiType, ConfigurationOptions, HttpLibrary, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
+import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import { recordWrite } from '../runtime/scope.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 
@@ -82,23 +84,32 @@ export interface ClientOptions {
     metrics?: Metrics;
 }
 
-/**
- * Creates typed API clients whose every request first waits for a token from one shared
- * bucket (client-go `flowcontrol.NewTokenBucketRateLimiter(qps, burst)`) and is counted in
- * `rest_client_requests_total`. Watches are not throttled (long-running).
- */
-export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
-    const limiter = new TokenBucket(opts.qps, opts.burst);
+/** How one set of API clients is built: its own bucket, user agent and per-request timeout. */
+interface ApiFactoryOptions {
+    limiter: TokenBucket;
+    metrics?: Metrics;
+    userAgent: string;
+    /** Abort every request after this many ms (undefined: no client-side timeout). */
+    requestTimeoutMs?: number;
+}
+
+/** Returns a constructor helper for typed APIs sharing one bucket, metrics and user agent. */
+function apiFactory(kc: KubeConfig, o: ApiFactoryOptions): <T extends ApiType>(Api: new (c: ReturnType<typeof createConfiguration>) => T) => T {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const host = new URL(cluster.server).host;
-    const m = opts.metrics;
+    const m = o.metrics;
     const throttle: Middleware = {
         async pre(ctx) {
             const start = performance.now();
-            await limiter.wait();
+            await o.limiter.wait();
             m?.rateLimiterWait.observe({ verb: ctx.getHttpMethod() }, (performance.now() - start) / 1000);
-            ctx.setHeaderParam('User-Agent', USER_AGENT);
+            ctx.setHeaderParam('User-Agent', o.userAgent);
+            if (o.requestTimeoutMs !== undefined) {
+                const timeout = AbortSignal.timeout(o.requestTimeoutMs);
+                const own = ctx.getSignal();
+                ctx.setSignal(own ? AbortSignal.any([own, timeout]) : timeout);
+            }
             return ctx;
         },
         async post(res) {
@@ -116,15 +127,47 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
             });
         },
     };
-    const make = <T extends ApiType>(Api: new (c: ReturnType<typeof createConfiguration>) => T): T =>
-        new Api(
-            createConfiguration({
-                baseServer: new ServerConfiguration(cluster.server, {}),
-                httpApi,
-                authMethods: { default: kc },
-                promiseMiddleware: [throttle],
-            }),
+    return (Api) =>
+        recordingWrites(
+            new Api(
+                createConfiguration({
+                    baseServer: new ServerConfiguration(cluster.server, {}),
+                    httpApi,
+                    authMethods: { default: kc },
+                    promiseMiddleware: [throttle],
+                }),
+            ),
         );
+}
+
+const WRITE = /^(create|replace|patch|delete)/;
+
+/**
+ * Wraps an API so that every object a write (create, replace, patch, delete) returns is recorded
+ * in the OwnWrites ledger of the controller whose reconcile made the call (src/runtime/own-writes.ts).
+ */
+function recordingWrites<T extends object>(api: T): T {
+    return new Proxy(api, {
+        get(target, prop, receiver) {
+            const v = Reflect.get(target, prop, receiver) as unknown;
+            if (typeof prop !== 'string' || typeof v !== 'function' || !WRITE.test(prop)) return v;
+            return (...args: unknown[]) =>
+                (v as (...a: unknown[]) => Promise<unknown>).apply(target, args).then((res) => {
+                    recordWrite(res);
+                    return res;
+                });
+        },
+    });
+}
+
+/**
+ * Creates typed API clients whose every request first waits for a token from one shared
+ * bucket (client-go `flowcontrol.NewTokenBucketRateLimiter(qps, burst)`) and is counted in
+ * `rest_client_requests_total`. Watches are not throttled (long-running).
+ */
+export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
+    const limiter = new TokenBucket(opts.qps, opts.burst);
+    const make = apiFactory(kc, { limiter, metrics: opts.metrics, userAgent: USER_AGENT });
     return {
         kc,
         core: make(CoreV1Api),
@@ -133,6 +176,43 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
         custom: make(CustomObjectsApi),
         watch: new Watch(kc),
         limiter,
+    };
+}
+
+/**
+ * The client leader election uses: its own token bucket (same qps and burst as the controllers'
+ * client, but never shared with their traffic, so a renewal never queues behind controller
+ * requests), user agent `volume-controller-manager/<version>/leader-election`, and a per-request
+ * timeout, so a request made outside a renewal round (acquiring) cannot hang. Mirrors
+ * kube-controller-manager `options.Config`: a second clientset, `AddUserAgent(&config,
+ * "leader-election")`, `config.Timeout = RenewDeadline`. (client-go's
+ * `resourcelock.NewFromKubeconfig` uses max(1 s, renewDeadline / 2); on a CPU-starved machine a
+ * renewal that takes longer than that but less than the renew deadline would then be aborted and
+ * retried in vain, so we take kube-controller-manager's choice.)
+ * @param requestTimeoutMs per-request timeout in ms (main passes the renew deadline)
+ */
+export function makeLeaderElectionClient(kc: KubeConfig, opts: ClientOptions & { requestTimeoutMs: number }): CoordinationV1Api {
+    const limiter = new TokenBucket(opts.qps, opts.burst);
+    return apiFactory(kc, { limiter, metrics: opts.metrics, userAgent: `${USER_AGENT}/leader-election`, requestTimeoutMs: opts.requestTimeoutMs })(CoordinationV1Api);
+}
+
+/**
+ * Per-call options that abort the request when signal aborts (e.g. the end of a leader-election
+ * renewal round, client-go's `context.WithTimeout(ctx, RenewDeadline)`).
+ */
+export function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> {
+    return {
+        middlewareMergeStrategy: 'append',
+        middleware: [
+            {
+                pre(ctx) {
+                    const own = ctx.getSignal();
+                    ctx.setSignal(own ? AbortSignal.any([own, signal]) : signal);
+                    return of(ctx);
+                },
+                post: (res) => of(res),
+            },
+        ],
     };
 }
 

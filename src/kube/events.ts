@@ -2,10 +2,12 @@ import type { CoreV1Api, CoreV1Event, KubernetesObject, V1ObjectReference } from
 import { LRUCache } from 'lru-cache';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
+import { realClock } from '../runtime/clock.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { STRATEGIC_MERGE_PATCH } from './client.ts';
-import { describeError, isNotFound } from './errors.ts';
+import { describeError, isAlreadyExists, isNotFound, toStatus } from './errors.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -51,7 +53,11 @@ export function referenceTo(obj: KubernetesObject): V1ObjectReference {
  *   10 minutes collapse into one Event prefixed "(combined from similar events): ";
  * - de-duplication: a repeat of an identical Event patches `count` and `lastTimestamp` of the
  *   existing Event instead of creating a new one (LRU of 4096 keys);
- * - asynchronous writes through a bounded queue (1000; excess dropped and counted).
+ * - a true count: `count` is the number of times the Event was recorded. Occurrences the spam
+ *   filter held back are not lost but added to the count of the next write of that Event (at
+ *   most one per 5 minutes), where client-go drops them and its count freezes;
+ * - asynchronous writes through a bounded queue (1000; excess dropped and counted), each retried
+ *   with backoff while the API server does not answer (12 tries, about 75 s), then dropped and counted.
  * Mirrors k8s.io/client-go/tools/record (event.go, events_cache.go).
  */
 export class EventBroadcaster {
@@ -63,10 +69,23 @@ export class EventBroadcaster {
     private readonly logged = new LRUCache<string, Logged>({ max: MAX_LRU });
     private readonly aggregate = new LRUCache<string, { messages: Set<string>; last: number }>({ max: MAX_LRU });
     private readonly spam = new LRUCache<string, TokenBucket>({ max: MAX_LRU });
+    /** Occurrences the spam filter held back, per spam key, added to that Event's next count. */
+    private readonly held = new LRUCache<string, number>({ max: MAX_LRU });
     /** Serializes writes per dedup key so count patches are ordered. */
     private readonly inflight = new Map<string, Promise<void>>();
 
-    constructor(opts: { api: CoreV1Api; log: Logger; metrics?: Metrics; host?: string }) {
+    private readonly clock: Clock;
+    private readonly retry: { tries: number; baseMs: number; maxMs: number };
+    /** Events recorded and not yet written or dropped. */
+    private outstanding = 0;
+
+    /**
+     * @param opts.clock times the spam filter, aggregation and retry sleeps (default the real clock)
+     * @param opts.retry tries per Event write and the backoff between them in ms (default 12 tries, 500 ms doubling to 10 s: about 75 s in all)
+     */
+    constructor(opts: { api: CoreV1Api; log: Logger; metrics?: Metrics; host?: string; clock?: Clock; retry?: Partial<{ tries: number; baseMs: number; maxMs: number }> }) {
+        this.clock = opts.clock ?? realClock;
+        this.retry = { tries: 12, baseMs: 500, maxMs: 10_000, ...opts.retry };
         this.api = opts.api;
         this.log = opts.log;
         this.metrics = opts.metrics;
@@ -78,12 +97,27 @@ export class EventBroadcaster {
         return { event: (obj, type, reason, message) => this.record(component, obj, type, reason, message) };
     }
 
-    /** Resolves when every queued Event has been written. */
-    async flush(): Promise<void> {
-        while (this.inflight.size > 0 || this.queue.size > 0 || this.queue.pending > 0) {
-            await Promise.all([...this.inflight.values()]);
-            await this.queue.onIdle();
+    /**
+     * Waits until every recorded Event has been written (or dropped), for at most timeoutMs when
+     * given (shutdown: a short, bounded flush). Resolves to the number of Events still not written
+     * (0 when everything was).
+     */
+    async flush(timeoutMs?: number): Promise<number> {
+        const drained = (async () => {
+            while (this.inflight.size > 0 || this.queue.size > 0 || this.queue.pending > 0) {
+                await Promise.all([...this.inflight.values()]);
+                await this.queue.onIdle();
+            }
+        })();
+        if (timeoutMs === undefined) {
+            await drained;
+            return 0;
         }
+        let cancel: (() => void) | undefined;
+        const timedOut = new Promise<void>((r) => (cancel = this.clock.setTimer(r, timeoutMs)));
+        await Promise.race([drained, timedOut]);
+        cancel?.();
+        return this.outstanding;
     }
 
     private record(component: string, obj: KubernetesObject, type: EventType, reason: string, message: string): void {
@@ -93,71 +127,114 @@ export class EventBroadcaster {
         const objKey = [component, this.host, ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join('\u0000');
         const spamKey = [objKey, type, reason, message].join('\u0000');
         let bucket = this.spam.get(spamKey);
-        if (!bucket) this.spam.set(spamKey, (bucket = new TokenBucket(SPAM_QPS, SPAM_BURST)));
-        if (bucket.reserve() > 0) {
+        if (!bucket) this.spam.set(spamKey, (bucket = new TokenBucket(SPAM_QPS, SPAM_BURST, this.clock)));
+        if (!bucket.tryTake()) {
             this.metrics?.eventsDropped.inc({ reason: 'spam' });
+            this.held.set(spamKey, (this.held.get(spamKey) ?? 0) + 1);
             return;
         }
         // Aggregation by (object, type, reason): too many distinct messages collapse into one.
         const aggKey = [objKey, type, reason].join('\u0000');
-        const now = Date.now();
+        const now = this.clock.now();
         let agg = this.aggregate.get(aggKey);
         if (!agg || now - agg.last > AGGREGATE_INTERVAL_MS) this.aggregate.set(aggKey, (agg = { messages: new Set(), last: now }));
         agg.messages.add(message);
         agg.last = now;
         let key = spamKey;
+        let occurrences = 1;
         if (agg.messages.size >= AGGREGATE_MAX_EVENTS) {
             message = AGGREGATE_PREFIX + message;
             key = aggKey;
+        } else {
+            occurrences += this.held.get(spamKey) ?? 0;
+            this.held.delete(spamKey);
         }
         if (this.queue.size >= MAX_QUEUED) {
             this.metrics?.eventsDropped.inc({ reason: 'queue_full' });
+            if (key === spamKey) this.held.set(spamKey, occurrences);
             return;
         }
+        this.outstanding++;
         const prev = this.inflight.get(key) ?? Promise.resolve();
-        const next = prev.then(() => this.queue.add(() => this.write(key, component, ref, type, reason, message)));
+        const next = prev.then(() => this.queue.add(() => this.write(key, component, ref, type, reason, message, occurrences, key === spamKey ? spamKey : undefined)));
         this.inflight.set(key, next);
         void next.finally(() => {
             if (this.inflight.get(key) === next) this.inflight.delete(key);
         });
     }
 
-    private async write(key: string, component: string, ref: V1ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+    /**
+     * Writes one Event (a count patch of the Event already written for key, else a create),
+     * retrying transient failures (no answer, 429, 5xx) with backoff: up to `retry.tries` tries,
+     * `retry.baseMs` doubling to `retry.maxMs` between them (client-go retries an event write 12
+     * times, about 10 s apart). After the last try, or on any other failure, the Event is dropped
+     * and counted in events_dropped_total{reason="write_error"}; its occurrences are kept for the
+     * count of that Event's next write.
+     */
+    private async write(key: string, component: string, ref: V1ObjectReference, type: EventType, reason: string, message: string, occurrences: number, spamKey: string | undefined): Promise<void> {
+        const object = `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+        // One name for every try, so a create whose answer was lost is not made twice.
+        const name = `${ref.name}.${(BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
+        try {
+            for (let attempt = 1; ; attempt++) {
+                try {
+                    await this.writeOnce(key, name, component, ref, type, reason, message, occurrences);
+                    return;
+                } catch (err) {
+                    const code = toStatus(err).code;
+                    const transient = code === 0 || code === 429 || code >= 500;
+                    if (!transient || attempt >= this.retry.tries) {
+                        this.metrics?.eventsDropped.inc({ reason: 'write_error' });
+                        if (spamKey) this.held.set(spamKey, (this.held.get(spamKey) ?? 0) + occurrences);
+                        this.log.warn({ err: describeError(err), reason, object, tries: attempt }, 'Could not write event; dropped');
+                        return;
+                    }
+                    const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1));
+                    this.log.debug({ err: describeError(err), reason, object, tries: attempt, retryInMs: delay }, 'Could not write event; retrying');
+                    await new Promise<void>((r) => this.clock.setTimer(r, delay));
+                }
+            }
+        } finally {
+            this.outstanding--;
+        }
+    }
+
+    /** One try of write(). @throws the API error */
+    private async writeOnce(key: string, name: string, component: string, ref: V1ObjectReference, type: EventType, reason: string, message: string, occurrences: number): Promise<void> {
         const now = new Date();
         const namespace = ref.namespace || 'default';
         const seen = this.logged.get(key);
-        try {
-            if (seen) {
-                try {
-                    await this.api.patchNamespacedEvent(
-                        { name: seen.name, namespace: seen.namespace, body: { count: seen.count + 1, lastTimestamp: now.toISOString(), message } },
-                        STRATEGIC_MERGE_PATCH,
-                    );
-                    seen.count++;
-                    return;
-                } catch (err) {
-                    if (!isNotFound(err)) throw err;
-                }
+        if (seen) {
+            try {
+                await this.api.patchNamespacedEvent(
+                    { name: seen.name, namespace: seen.namespace, body: { count: seen.count + occurrences, lastTimestamp: now.toISOString(), message } },
+                    STRATEGIC_MERGE_PATCH,
+                );
+                seen.count += occurrences;
+                return;
+            } catch (err) {
+                if (!isNotFound(err)) throw err;
             }
-            const name = `${ref.name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
-            const body: CoreV1Event = {
-                metadata: { name, namespace },
-                involvedObject: ref,
-                reason,
-                message,
-                type,
-                source: { component, ...(this.host ? { host: this.host } : {}) },
-                firstTimestamp: now,
-                lastTimestamp: now,
-                count: 1,
-                reportingComponent: component,
-                reportingInstance: this.host,
-            };
-            await this.api.createNamespacedEvent({ namespace, body });
-            this.logged.set(key, { name, namespace, count: 1 });
-        } catch (err) {
-            this.metrics?.eventsDropped.inc({ reason: 'write_error' });
-            this.log.warn({ err: describeError(err), reason, object: `${ref.kind}/${ref.namespace ?? ''}/${ref.name}` }, 'Could not write event');
         }
+        const body: CoreV1Event = {
+            metadata: { name, namespace },
+            involvedObject: ref,
+            reason,
+            message,
+            type,
+            source: { component, ...(this.host ? { host: this.host } : {}) },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: occurrences,
+            reportingComponent: component,
+            reportingInstance: this.host,
+        };
+        try {
+            await this.api.createNamespacedEvent({ namespace, body });
+        } catch (err) {
+            // A retried create whose first answer was lost.
+            if (!isAlreadyExists(err)) throw err;
+        }
+        this.logged.set(key, { name, namespace, count: occurrences });
     }
 }

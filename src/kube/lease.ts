@@ -1,9 +1,14 @@
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { withSignal } from './client.ts';
 import { describeError, isConflict, isAlreadyExists, isNotFound } from './errors.ts';
 
 export interface LeaseElectorOptions {
+    /**
+     * The leader-election client: its own token bucket and a per-request timeout
+     * (makeLeaderElectionClient), never the controllers' client.
+     */
     api: CoordinationV1Api;
     namespace: string;
     name: string;
@@ -48,8 +53,13 @@ const jitter = (ms: number) => ms * (1 + Math.random() * 0.2);
  *   renewTime (so clock skew between replicas does not matter);
  * - every write carries the Lease's resourceVersion; a 409 means another candidate won;
  * - acquireTime/renewTime are MicroTime (6 fractional digits, as the API requires);
- * - the leader renews every retryPeriod and steps down when no renewal succeeded for
- *   renewDeadline; on release (SIGTERM) it clears holderIdentity so a standby takes over at once.
+ * - the leader renews in rounds (client-go `renew()`): a round tries at once and then every
+ *   retryPeriod until a try succeeds or renewDeadline has passed *since the round started*
+ *   (requests still in flight are aborted then); a failed round steps down; the next round
+ *   starts retryPeriod after a successful one;
+ * - while its lease is valid, the leader renews optimistically with the Lease it last wrote
+ *   (one PUT, no GET; client-go's fast path), falling back to GET + PUT;
+ * - on release (SIGTERM) it clears holderIdentity so a standby takes over at once.
  *
  * Mirrors k8s.io/client-go/tools/leaderelection (leaderelection.go, resourcelock/leaselock.go).
  */
@@ -59,6 +69,8 @@ export class LeaseElector {
     private observedAt = 0;
     private leading = false;
     private lastRenew = 0;
+    /** The Lease as we last read or wrote it (the fast path's base object). */
+    private lease: V1Lease | undefined;
 
     constructor(opts: LeaseElectorOptions) {
         this.o = opts;
@@ -121,20 +133,28 @@ export class LeaseElector {
         await this.release();
     }
 
-    /** Renews every retryPeriod; resolves when renewals failed for renewDeadline or signal aborts. */
+    /**
+     * Renews until a round fails or signal aborts (client-go `renew()`): each round starts its
+     * own renewDeadline timer and tries tryAcquireOrRenew at once, then every retryPeriod, until
+     * one succeeds (the next round starts retryPeriod later) or the deadline passes (resolves:
+     * leadership lost). Requests still running at the deadline are aborted.
+     */
     private async renewLoop(signal: AbortSignal): Promise<void> {
+        const { renewDeadlineMs, retryPeriodMs } = this.o;
         while (!signal.aborted) {
-            await sleep(this.o.retryPeriodMs, signal);
-            if (signal.aborted) return;
-            const deadline = this.lastRenew + this.o.renewDeadlineMs;
+            const round = AbortSignal.any([signal, AbortSignal.timeout(renewDeadlineMs)]);
             let ok = false;
-            while (!signal.aborted && Date.now() < deadline) {
-                const remaining = deadline - Date.now();
-                ok = await Promise.race([this.tryAcquireOrRenew(), new Promise<boolean>((r) => setTimeout(() => r(false), remaining).unref())]);
+            while (!round.aborted) {
+                const tried = Date.now();
+                ok = await this.tryAcquireOrRenew(round);
                 if (ok) break;
-                await sleep(Math.min(this.o.retryPeriodMs, Math.max(0, deadline - Date.now())), signal);
+                await sleep(Math.max(0, tried + retryPeriodMs - Date.now()), round);
             }
-            if (!ok && !signal.aborted) return;
+            if (!ok) {
+                if (!signal.aborted) this.o.log.warn({ lease: `${this.o.namespace}/${this.o.name}`, renewDeadlineMs }, 'Failed to renew lease within the renew deadline');
+                return;
+            }
+            await sleep(retryPeriodMs, signal);
         }
     }
 
@@ -148,43 +168,78 @@ export class LeaseElector {
         };
     }
 
-    /** One client-go tryAcquireOrRenew round. Returns true when we hold the lease afterwards. */
-    async tryAcquireOrRenew(): Promise<boolean> {
+    /** True while we lead and the lease we last observed has not expired (client-go isLeaseValid). */
+    private leaseValid(): boolean {
+        return this.leading && this.observed?.holder === this.o.identity && this.observedAt + this.o.leaseDurationMs > Date.now();
+    }
+
+    /**
+     * One client-go tryAcquireOrRenew: the leader's optimistic renewal when its lease is valid,
+     * else GET the Lease and take it if it is ours, free, or expired (judged from when we
+     * observed it change). Returns true when we hold the lease afterwards; never throws.
+     * @param signal aborts the requests (the end of a renewal round)
+     */
+    async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
         const { api, namespace, name, identity } = this.o;
+        const opts = signal ? withSignal(signal) : undefined;
         const now = new V1MicroTime();
         const durationSeconds = Math.max(1, Math.round(this.o.leaseDurationMs / 1000));
+        // 1. Fast path: the leader renews the Lease it last wrote (its resourceVersion is the precondition).
+        if (this.leaseValid() && this.lease) {
+            const spec = this.lease.spec ?? {};
+            const body: V1Lease = {
+                ...this.lease,
+                spec: { ...spec, holderIdentity: identity, leaseDurationSeconds: durationSeconds, renewTime: now, acquireTime: spec.acquireTime ? new V1MicroTime(spec.acquireTime) : now },
+            };
+            try {
+                const updated = await api.replaceNamespacedLease({ name, namespace, body }, opts);
+                this.observe(updated);
+                this.lastRenew = Date.now();
+                return true;
+            } catch (err) {
+                if (signal?.aborted) return false;
+                this.o.log.warn({ err: describeError(err) }, 'Failed to update lease optimistically; falling back to slow path');
+            }
+        }
+        // 2. Read (or create) the Lease.
         let lease: V1Lease;
         try {
-            lease = await api.readNamespacedLease({ name, namespace });
+            lease = await api.readNamespacedLease({ name, namespace }, opts);
         } catch (err) {
             if (!isNotFound(err)) {
-                this.o.log.warn({ err: describeError(err) }, 'Error retrieving lease');
+                if (!signal?.aborted) this.o.log.warn({ err: describeError(err) }, 'Error retrieving lease');
                 return false;
             }
             try {
-                const created = await api.createNamespacedLease({
-                    namespace,
-                    body: {
-                        metadata: { name, namespace },
-                        spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+                const created = await api.createNamespacedLease(
+                    {
+                        namespace,
+                        body: {
+                            metadata: { name, namespace },
+                            spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+                        },
                     },
-                });
+                    opts,
+                );
                 this.observe(created);
                 this.lastRenew = Date.now();
                 return true;
             } catch (e) {
-                if (!isAlreadyExists(e)) this.o.log.warn({ err: describeError(e) }, 'Error creating lease');
+                if (!isAlreadyExists(e) && !signal?.aborted) this.o.log.warn({ err: describeError(e) }, 'Error creating lease');
                 return false;
             }
         }
+        // 3. Note a change of the record (the expiry clock restarts), then check holder and time.
         const rec = this.record(lease);
         if (!this.observed || rec.holder !== this.observed.holder || rec.renewTime !== this.observed.renewTime || rec.transitions !== this.observed.transitions) {
             this.observe(lease);
         } else {
             this.observed.resourceVersion = rec.resourceVersion;
+            this.lease = lease;
         }
         const heldByOther = rec.holder !== '' && rec.holder !== identity;
         if (heldByOther && this.observedAt + this.o.leaseDurationMs > Date.now()) return false;
+        // 4. Take or renew it.
         const spec = lease.spec ?? {};
         const mine = rec.holder === identity;
         const body: V1Lease = {
@@ -199,17 +254,18 @@ export class LeaseElector {
             },
         };
         try {
-            const updated = await api.replaceNamespacedLease({ name, namespace, body });
+            const updated = await api.replaceNamespacedLease({ name, namespace, body }, opts);
             this.observe(updated);
             this.lastRenew = Date.now();
             return true;
         } catch (err) {
-            if (!isConflict(err)) this.o.log.warn({ err: describeError(err) }, 'Failed to update lease');
+            if (!isConflict(err) && !signal?.aborted) this.o.log.warn({ err: describeError(err) }, 'Failed to update lease');
             return false;
         }
     }
 
     private observe(lease: V1Lease): void {
+        this.lease = lease;
         const rec = this.record(lease);
         const changedHolder = rec.holder !== this.observed?.holder;
         this.observed = rec;

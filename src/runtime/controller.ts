@@ -3,8 +3,9 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { ReconcileResult } from './result.ts';
 import { isTerminalError } from './result.ts';
+import type { OwnWrites } from './own-writes.ts';
 import type { WorkQueue } from './workqueue.ts';
-import { isAbortError, withSignal } from './scope.ts';
+import { inScope, isAbortError } from './scope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { isConflict, describeError } from '../kube/errors.ts';
 
@@ -28,6 +29,11 @@ export interface WorkerPoolOptions<K> {
     workers: number;
     log: Logger;
     metrics?: Metrics;
+    /**
+     * The controller's ledger of its own writes: every reconcile runs inside it, so the API
+     * writes it makes are recorded for the queue's update events (see OwnWrites, WorkQueue.addUpdate).
+     */
+    ownWrites?: OwnWrites;
 }
 
 /**
@@ -72,7 +78,7 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
     metrics?.activeWorkers.inc({ controller: name });
     let outcome: 'success' | 'error' | 'requeue_after' | 'terminal' = 'success';
     try {
-        const res = await withSignal(signal, () => opts.reconcile(key, { log, signal }));
+        const res = await inScope({ signal, writes: opts.ownWrites }, () => opts.reconcile(key, { log, signal }));
         queue.forget(key);
         if (res && res.requeueAfterMs !== undefined && res.requeueAfterMs >= 0) {
             outcome = 'requeue_after';
@@ -81,7 +87,7 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
     } catch (err) {
         if (isTerminalError(err)) {
             outcome = 'terminal';
-            queue.forget(key);
+            queue.giveUp(key);
             log.warn({ err: describeError(err) }, 'Reconcile failed permanently; not retrying until the object changes');
         } else {
             outcome = 'error';

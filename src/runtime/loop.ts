@@ -1,8 +1,10 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ControllerDeps } from '../deps.ts';
 import type { EventHandler } from '../kube/informer.ts';
 import { describeError } from '../kube/errors.ts';
 import type { Reconciler } from './controller.ts';
+import { OwnWrites } from './own-writes.ts';
 import { runWorkers } from './controller.ts';
 import type { Runnable } from './manager.ts';
 import type { RateLimiter } from './ratelimit.ts';
@@ -58,6 +60,11 @@ export interface QueueRef<K> {
     add(key: K): void;
     /** Adds key after ms milliseconds (the earliest pending add wins). */
     addAfter(key: K, ms: number): void;
+    /**
+     * Adds key for an update event; while the key is failing, an update that `ownWriteOnly`
+     * says only reflects this loop's own write is dropped (WorkQueue.addUpdate).
+     */
+    addUpdate(key: K, ownWriteOnly: () => boolean): void;
 }
 
 class BoundQueue<K> implements QueueRef<K> {
@@ -73,6 +80,9 @@ class BoundQueue<K> implements QueueRef<K> {
     }
     addAfter(key: K, ms: number): void {
         this.current?.addAfter(key, ms);
+    }
+    addUpdate(key: K, ownWriteOnly: () => boolean): void {
+        this.current?.addUpdate(key, ownWriteOnly);
     }
 }
 
@@ -109,6 +119,8 @@ export class Loop {
     private readonly queues: BoundQueue<unknown>[] = [];
     private readonly watches: WatchSpec[] = [];
     private readonly periodic: PeriodicSpec[] = [];
+    /** The versions this loop's reconciles wrote: their update events never cut a failing key's backoff short. */
+    private readonly writes = new OwnWrites();
 
     constructor(name: string, deps: ControllerDeps) {
         this.name = name;
@@ -125,23 +137,26 @@ export class Loop {
 
     /**
      * Feeds `queue` with the keys `keys` maps `source`'s events to. With a plain key function,
-     * `events` limits which events it applies to (default all).
+     * `events` limits which events it applies to (default all). Update events go through
+     * QueueRef.addUpdate: an update that only reflects this loop's own write does not re-queue a
+     * key that is backing off after a failure (our own writes never bypass the backoff).
      */
     watch<T, K extends string = string>(source: EventSource<T>, queue: QueueRef<K>, keys: KeyMapping<T>, events: readonly EventKind[] = ['add', 'update', 'delete']): void {
         const add = (k: string) => queue.add(k as K);
+        const update = (o: T, n: T) => (k: string) => queue.addUpdate(k as K, () => this.writes.onlyOwnWrite(o as KubernetesObject, n as KubernetesObject));
         let handler: EventHandler<T>;
         if (typeof keys === 'function') {
             const on = new Set(events);
             handler = {
                 ...(on.has('add') ? { onAdd: (o: T) => forEachKey(keys(o), add) } : {}),
-                ...(on.has('update') ? { onUpdate: (_o: T, n: T) => forEachKey(keys(n), add) } : {}),
+                ...(on.has('update') ? { onUpdate: (o: T, n: T) => forEachKey(keys(n), update(o, n)) } : {}),
                 ...(on.has('delete') ? { onDelete: (o: T) => forEachKey(keys(o), add) } : {}),
             };
         } else {
             const m = keys;
             handler = {
                 ...(m.add ? { onAdd: (o: T) => forEachKey(m.add?.(o), add) } : {}),
-                ...(m.update ? { onUpdate: (o: T, n: T) => forEachKey(m.update?.(o, n), add) } : {}),
+                ...(m.update ? { onUpdate: (o: T, n: T) => forEachKey(m.update?.(o, n), update(o, n)) } : {}),
                 ...(m.delete ? { onDelete: (o: T) => forEachKey(m.delete?.(o), add) } : {}),
             };
         }
@@ -184,6 +199,7 @@ export class Loop {
                             workers: q.spec.workers ?? deps.config.workerThreads,
                             log,
                             metrics: deps.metrics,
+                            ownWrites: this.writes,
                         },
                         signal,
                     ),

@@ -48,6 +48,18 @@ export class TokenBucket {
         return Math.ceil((-this.tokens / this.qps) * 1000);
     }
 
+    /**
+     * Takes one token if one is available now and returns true; otherwise takes nothing (no
+     * debt) and returns false (client-go `TryAccept`, as its event spam filter uses).
+     */
+    tryTake(): boolean {
+        if (this.qps <= 0) return true;
+        this.advance(this.clock.now());
+        if (this.tokens < 1) return false;
+        this.tokens -= 1;
+        return true;
+    }
+
     /** Resolves once a token is available (the client-go `Wait` of a throttled request). */
     async wait(): Promise<void> {
         const ms = this.reserve();

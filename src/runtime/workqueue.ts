@@ -10,6 +10,8 @@ export interface QueueMetrics {
     done?(workedMs: number): void;
     retry?(): void;
     depth?(n: number): void;
+    /** An update that reflected only our own write was not allowed to cut a backoff short. */
+    suppressed?(): void;
 }
 
 /**
@@ -23,6 +25,17 @@ export interface QueueMetrics {
  *   burst bucket), `forget` resets its backoff;
  * - `shutDown()` wakes every waiting `get()` with `undefined`; keys added afterwards are ignored.
  *
+ * Beyond client-go: **our own writes never bypass the backoff.** A key is *failing* from a
+ * failed reconcile (`addRateLimited`, or `giveUp` for a terminal error) until a reconcile of it
+ * succeeds (`forget`). `addUpdate(key, ownWriteOnly)` is how informer update events enqueue: while
+ * the key is failing, an update that only reflects this controller's own write (status,
+ * finalizers; see OwnWrites) is dropped, and the backoff timer brings the key back (a terminal
+ * key waits for a real change). Any other update (a user's edit, another controller's write)
+ * re-queues at once. An update arriving while the key is being reconciled is judged when that
+ * reconcile ends: dropped if it failed, honoured if it succeeded. Without this, a reconcile that
+ * writes to its own object and then fails (a finalizer removed after a final CSI error) is
+ * re-queued by its own write's event immediately, a hot loop that bypasses the backoff.
+ *
  * Mirrors k8s.io/client-go/util/workqueue (queue.go, delaying_queue.go, rate_limiting_queue.go).
  */
 export class WorkQueue<K = string> {
@@ -35,6 +48,10 @@ export class WorkQueue<K = string> {
     private addedAt = new Map<K, number>();
     private startedAt = new Map<K, number>();
     private waiting = new Map<K, { at: number; cancel: () => void }>();
+    /** Keys whose last reconcile failed (error or terminal) and has not succeeded since. */
+    private failing = new Set<K>();
+    /** Updates seen while a key was being processed, judged when it is done. */
+    private updatesWhileProcessing = new Map<K, (() => boolean)[]>();
     private getters: ((k: K | undefined) => void)[] = [];
     private shuttingDown = false;
     private readonly limiter: RateLimiter<K>;
@@ -126,13 +143,48 @@ export class WorkQueue<K = string> {
         return new Promise((resolve) => this.getters.push(resolve));
     }
 
+    /**
+     * Adds key for an update event of its object (see the class comment). While the key is
+     * failing, an update for which `ownWriteOnly()` is true (it only reflects this controller's
+     * own write) does not re-queue it ahead of its backoff. `ownWriteOnly` is called later when
+     * the key is being processed: once that reconcile has finished, every write it made is
+     * recorded, even if its watch event arrived before the write's response.
+     */
+    addUpdate(key: K, ownWriteOnly: () => boolean): void {
+        if (this.shuttingDown || this.dirty.has(key)) return;
+        if (this.processing.has(key)) {
+            const list = this.updatesWhileProcessing.get(key);
+            if (list) list.push(ownWriteOnly);
+            else this.updatesWhileProcessing.set(key, [ownWriteOnly]);
+            return;
+        }
+        if (this.failing.has(key) && ownWriteOnly()) {
+            this.metrics.suppressed?.();
+            return;
+        }
+        this.add(key);
+    }
+
+    /** True while key's last reconcile failed and none has succeeded since. */
+    isFailing(key: K): boolean {
+        return this.failing.has(key);
+    }
+
     /** Marks the end of processing of key; re-queues it if it was added meanwhile. */
     done(key: K): void {
         const started = this.startedAt.get(key);
         if (started !== undefined) this.metrics.done?.(this.clock.now() - started);
         this.startedAt.delete(key);
         this.processing.delete(key);
-        if (this.dirty.has(key)) this.push(key);
+        const updates = this.updatesWhileProcessing.get(key);
+        this.updatesWhileProcessing.delete(key);
+        if (this.dirty.has(key)) {
+            this.push(key);
+            return;
+        }
+        if (!updates) return;
+        if (!this.failing.has(key) || updates.some((ownWriteOnly) => !ownWriteOnly())) this.add(key);
+        else this.metrics.suppressed?.();
     }
 
     /** Adds key after ms milliseconds; an earlier pending addAfter for the same key wins. */
@@ -153,15 +205,26 @@ export class WorkQueue<K = string> {
         this.waiting.set(key, { at, cancel });
     }
 
-    /** Adds key after the rate limiter's delay for it (a failure retry). */
+    /** Adds key after the rate limiter's delay for it (a failure retry); the key is failing until forget(). */
     addRateLimited(key: K): void {
         this.metrics.retry?.();
+        this.failing.add(key);
         this.addAfter(key, this.limiter.when(key));
     }
 
-    /** Resets the rate limiter's history of key (call after a success). */
+    /**
+     * A terminal failure: resets key's backoff without a retry, and keeps it failing, so only a
+     * change somebody else made (not our own write) brings it back.
+     */
+    giveUp(key: K): void {
+        this.limiter.forget(key);
+        this.failing.add(key);
+    }
+
+    /** Resets the rate limiter's history of key and ends its failing state (call after a success). */
     forget(key: K): void {
         this.limiter.forget(key);
+        this.failing.delete(key);
     }
 
     /** How many times key has been retried since its last forget(). */

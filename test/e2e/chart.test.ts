@@ -112,6 +112,8 @@ describe('Helm chart', () => {
             [['--set', 'podAntiAffinity=sometimes'], /podAntiAffinity/],
             [['--set', 'secrets.namespaces[0]=Not_A_Namespace'], /secrets\/namespaces\/0/],
             [['--set', 'crds.install=maybe'], /crds\/install': got string, want boolean/],
+            // Two replicas with per-pod emptyDirs would each keep their own built-in volumes.
+            [['--set', 'builtinDriver.enabled=true'], /builtinDriver.enabled with replicaCount > 1 needs builtinDriver.existingClaim/],
             // templates/_validate.tpl
             [['--set', 'leaderElection.renewDeadline=15s'], /leaderElection\.renewDeadline \(15s\) must be shorter than leaderElection\.leaseDuration \(15s\)/],
             [['--set', 'leaderElection.leaseDuration=1m', '--set', 'leaderElection.renewDeadline=1m0.5s'], /renewDeadline \(1m0\.5s\) must be shorter than leaderElection\.leaseDuration \(1m\)/],
@@ -262,6 +264,8 @@ describe('Helm chart', () => {
         ...examples.map((f): [string, string[]] => [`examples/${f}`, ['-f', path.join(EXAMPLES, f)]]),
         ['built-in driver, driver container, no leader election', ['--set', 'replicaCount=1', '--set', 'builtinDriver.enabled=true', '--set', 'driverContainer.enabled=true', '--set', 'driverContainer.image=example.invalid/driver:1', '--set', 'drivers[0].name=hostpath.csi.k8s.io', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock', '--set', 'leaderElection.enabled=false']],
         ['no CRDs', ['--set', 'crds.install=false']],
+        ['built-in driver on a shared claim, driver container', ['--set', 'builtinDriver.enabled=true', '--set', 'builtinDriver.existingClaim=vcm-builtin', '--set', 'driverContainer.enabled=true', '--set', 'driverContainer.image=example.invalid/driver:1', '--set', 'drivers[0].name=hostpath.csi.k8s.io', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock']],
+        ['built-in driver, one replica, emptyDir', ['--set', 'builtinDriver.enabled=true', '--set', 'replicaCount=1']],
         ['only the binder', ['--set', 'controllers.attachDetach=false', '--set', 'controllers.provisioner=false', '--set', 'controllers.attacher=false']],
         [
             'every optional value set',

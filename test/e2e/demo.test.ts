@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runDemo } from '../../scripts/lib/demo.ts';
 import type { DemoResult } from '../../scripts/lib/demo.ts';
+import { ensureTestbin } from '../../scripts/lib/testbin.ts';
 
 describe('npm run demo (end to end)', () => {
     let r: DemoResult | undefined;
@@ -17,8 +18,19 @@ describe('npm run demo (end to end)', () => {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('binds every claim, attaches every pod volume, detaches and reclaims app-2', async () => {
-        r = await runDemo({ dir, print: false });
+    it('binds every claim, attaches every pod volume, detaches and reclaims app-2, after a cold build of the binaries', async () => {
+        // A fresh machine: building the binaries takes minutes. Simulate a 10-minute build by
+        // moving the demo's clock; the demo's own deadline must start only once they exist.
+        let skewMs = 0;
+        r = await runDemo({
+            dir,
+            print: false,
+            now: () => Date.now() + skewMs,
+            ensureBinaries: () => {
+                ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl']);
+                skewMs += 10 * 60_000;
+            },
+        });
         const { clients } = r;
         const pvcs = (await clients.core.listNamespacedPersistentVolumeClaim({ namespace: 'default' })).items;
         assert.deepEqual(pvcs.map((c) => `${c.metadata?.name}:${c.status?.phase}`).sort(), ['app-1:Bound', 'app-3:Bound', 'late-1:Bound', 'late-2:Bound', 'static-a:Bound', 'static-b:Bound']);

@@ -21,18 +21,38 @@ export interface TestCluster {
 
 /**
  * Starts a fresh control plane for a test file and returns unthrottled admin clients for it.
- * The snapshot CRDs (crds/) are installed unless `crds: false` (about 0.15 s of a ~3 s start).
+ * The snapshot CRDs (crds/) are installed unless `crds: false` (about 0.15 s of a ~3 s start);
+ * `audit: true` writes the API server's audit log to `cp.auditLog` (see auditEntries).
  * Call from a `before` hook and call `stop()` from the matching `after` hook.
  */
-export async function useCluster(opts: { scheduler?: boolean; crds?: boolean } = {}): Promise<TestCluster> {
+export async function useCluster(opts: { scheduler?: boolean; crds?: boolean; audit?: boolean } = {}): Promise<TestCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-test-'));
-    const cp = await startControlPlane({ dir, scheduler: opts.scheduler, crds: opts.crds ?? true });
+    const cp = await startControlPlane({ dir, scheduler: opts.scheduler, crds: opts.crds ?? true, audit: opts.audit });
     const clients = makeClients(loadKubeConfig(cp.kubeconfig), { qps: 0, burst: 1 });
     const stop = async () => {
         await cp.stop();
         if (!process.env.KEEP_TEST_DIRS) fs.rmSync(dir, { recursive: true, force: true });
     };
     return { cp, clients, dir, stop };
+}
+
+/** One API request from the audit log (Metadata level). */
+export interface AuditEntry {
+    verb: string;
+    userAgent?: string;
+    objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+    responseStatus?: { code?: number };
+}
+
+/** Every completed request in the control plane's audit log (started with `audit: true`). */
+export function auditEntries(cp: ControlPlane): AuditEntry[] {
+    if (!fs.existsSync(cp.auditLog)) return [];
+    return fs
+        .readFileSync(cp.auditLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as AuditEntry & { stage?: string })
+        .filter((e) => e.stage === 'ResponseComplete');
 }
 
 /**

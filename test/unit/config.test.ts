@@ -71,12 +71,27 @@ describe('loadConfig', () => {
         [['--kubeconfig'], /--kubeconfig needs a value/],
         [['positional'], /unexpected argument/],
         [['--controllers=foo'], /--controllers: unknown controller "foo"/],
+        // 0 would make every CSI call fail at once, or a retry or resync loop spin.
+        [['--timeout=0'], /^invalid value "0" for --timeout: must be greater than 0$/],
+        [['--timeout=0s'], /--timeout: must be greater than 0/],
+        [['--retry-interval-start=0'], /--retry-interval-start: must be greater than 0/],
+        [['--pvclaimbinder-sync-period=0'], /--pvclaimbinder-sync-period: must be greater than 0/],
+        [['--attach-detach-reconcile-sync-period=0'], /--attach-detach-reconcile-sync-period: must be greater than 0/],
+        [['--retry-interval-start=10s', '--retry-interval-max=1s'], /--retry-interval-max: must not be less than --retry-interval-start/],
+        [['--metrics-bind-address=:99999'], /^invalid value ":99999" for --metrics-bind-address: the port must be between 0 and 65535$/],
+        [['--health-probe-bind-address=127.0.0.1:65536'], /--health-probe-bind-address: the port must be between 0 and 65535/],
     ];
     for (const [argv, re] of bad) {
         it(`rejects ${argv.join(' ')} with one line naming the flag`, () => {
             assert.throws(() => load(argv), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));
         });
     }
+
+    it('accepts bind addresses up to port 65535, and 0 to disable', () => {
+        assert.equal(load(['--metrics-bind-address=:65535']).metricsBindAddress, ':65535');
+        assert.equal(load(['--health-probe-bind-address=[::1]:0']).healthProbeBindAddress, '[::1]:0');
+        assert.equal(load(['--metrics-bind-address=0']).metricsBindAddress, '0');
+    });
 
     it('--help documents every flag', () => {
         assert.equal(loadConfig(['--help'], {}), 'help');

@@ -56,6 +56,92 @@ describe('WorkQueue', () => {
         assert.equal(clock.pending(), 0, 'later timers were replaced, not stacked');
     });
 
+    describe('our own writes never bypass the backoff (addUpdate)', () => {
+        const failedOnce = async (q: WorkQueue<string>, clock: FakeClock, own: boolean) => {
+            q.add('a');
+            assert.equal(await q.get(), 'a');
+            // The reconcile writes to its object (its watch event arrives now), then fails.
+            q.addUpdate('a', () => own);
+            q.addRateLimited('a'); // 1 s backoff
+            q.done('a');
+            return clock;
+        };
+        const queue = (clock: FakeClock) => new WorkQueue<string>({ clock, rateLimiter: new ItemExponentialBackoff<string>(1000, 300_000) });
+
+        it('an update of our own write seen during a failed reconcile waits for the backoff', async () => {
+            const clock = new FakeClock();
+            const q = queue(clock);
+            await failedOnce(q, clock, true);
+            assert.equal(q.len(), 0, 'not re-queued by its own write');
+            q.addUpdate('a', () => true); // a late event of the same write
+            assert.equal(q.len(), 0);
+            clock.advance(999);
+            assert.equal(q.len(), 0);
+            clock.advance(1);
+            assert.equal(q.len(), 1, 'the backoff brings it back');
+        });
+
+        it('a change somebody else made re-queues a failing key at once', async () => {
+            const clock = new FakeClock();
+            const q = queue(clock);
+            await failedOnce(q, clock, false);
+            assert.equal(q.len(), 1, 'an update that is not our own write, seen during the reconcile');
+            assert.equal(await q.get(), 'a');
+            q.addRateLimited('a');
+            q.done('a');
+            assert.equal(q.len(), 0);
+            q.addUpdate('a', () => false);
+            assert.equal(q.len(), 1, 'a user edit after the failure');
+        });
+
+        it('after a success, updates re-queue as usual (also our own)', async () => {
+            const clock = new FakeClock();
+            const q = queue(clock);
+            q.add('a');
+            await q.get();
+            q.addUpdate('a', () => true);
+            q.forget('a');
+            q.done('a');
+            assert.equal(q.len(), 1, 'an update seen during a successful reconcile is honoured');
+            await q.get();
+            q.forget('a');
+            q.done('a');
+            q.addUpdate('a', () => true);
+            assert.equal(q.len(), 1);
+        });
+
+        it('a terminal failure waits for a change somebody else made', async () => {
+            const clock = new FakeClock();
+            const q = queue(clock);
+            q.add('a');
+            await q.get();
+            q.addUpdate('a', () => true);
+            q.giveUp('a');
+            q.done('a');
+            assert.equal(q.len(), 0);
+            clock.advance(3_600_000);
+            assert.equal(q.len(), 0, 'no retry timer');
+            q.addUpdate('a', () => true);
+            assert.equal(q.len(), 0, 'not our own write');
+            q.addUpdate('a', () => false);
+            assert.equal(q.len(), 1);
+        });
+
+        it('judges an update seen during a reconcile only once it ended (its writes are recorded by then)', async () => {
+            const clock = new FakeClock();
+            const q = queue(clock);
+            await failedOnce(q, clock, true);
+            clock.advance(1000);
+            assert.equal(await q.get(), 'a');
+            let recorded = false;
+            q.addUpdate('a', () => recorded); // the watch event beat the write's response
+            recorded = true;
+            q.addRateLimited('a');
+            q.done('a');
+            assert.equal(q.len(), 0);
+        });
+    });
+
     it('addRateLimited backs off exponentially per key and forget resets it', () => {
         const clock = new FakeClock();
         const q = new WorkQueue<string>({ clock, rateLimiter: new ItemExponentialBackoff<string>(5, 1_000_000) });
@@ -110,6 +196,17 @@ describe('TokenBucket', () => {
         clock.advance(60_000);
         assert.deepEqual([tb.reserve(), tb.reserve()], [0, 0]);
         assert.ok(tb.reserve() > 0);
+    });
+
+    it('tryTake takes a token only when one is there, without going into debt (client-go TryAccept)', () => {
+        const clock = new FakeClock();
+        const b = new TokenBucket(1 / 300, 2, clock);
+        assert.equal(b.tryTake(), true);
+        assert.equal(b.tryTake(), true);
+        for (let i = 0; i < 10; i++) assert.equal(b.tryTake(), false);
+        clock.advance(300_000);
+        assert.equal(b.tryTake(), true, 'refused tries left no debt: one token after one refill period');
+        assert.equal(b.tryTake(), false);
     });
 
     it('qps 0 means unlimited', () => {

@@ -1,10 +1,15 @@
 // The external-provisioner against a real API server and the built-in CSI driver on a socket:
 // bulk provisioning, the PV it writes, deletion, secrets, driver errors, attached volumes.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { eventually } from '../../support/env.ts';
-import { withManager } from '../../support/volumes.ts';
-import { DRIVER, PROVISIONING_CONTROLLERS, storageClass as sc, withDriver } from './support.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, useCluster } from '../../support/env.ts';
+import type { ManagerProcess, TestCluster } from '../../support/env.ts';
+import { Volumes, startManager, stopManager, withManager } from '../../support/volumes.ts';
+import { DRIVER, PROVISIONING_CONTROLLERS, storageClass as sc, startDriver, withDriver } from './support.ts';
+import type { DriverProcess } from './support.ts';
 
 describe('provisioner with the built-in driver on a socket', () => {
     const ctx = withDriver({ driverArgs: ['--capacity=500Gi'] });
@@ -108,7 +113,7 @@ describe('provisioner and a driver that restarts', () => {
 });
 
 describe('provisioner with a driver that is not running', () => {
-    const ctx = withManager(PROVISIONING_CONTROLLERS, [`--csi-drivers=${DRIVER}=unix:///nonexistent/vcm.sock`, '--retry-interval-start=200ms', '--retry-interval-max=1s']);
+    const ctx = withManager(PROVISIONING_CONTROLLERS, [`--csi-drivers=${DRIVER}=unix:///nonexistent/vcm.sock`, '--retry-interval-start=200ms', '--retry-interval-max=1s', '--timeout=2s']);
     before(async () => {
         await ctx.env.clients.storage.createStorageClass({ body: sc('dir') });
     });
@@ -117,6 +122,39 @@ describe('provisioner with a driver that is not running', () => {
         await ctx.v.createPVC('waits', { cls: 'dir' });
         const ev = await ctx.v.waitEvent('PersistentVolumeClaim', 'waits', 'ProvisioningFailed');
         assert.match(ev.message ?? '', /CSI driver dir\.csi\.volume-controller-manager\.io at unix:\/\/\/nonexistent\/vcm\.sock is not answering Probe/);
+        assert.doesNotMatch(ev.message ?? '', /(:|Resolution note:)\s*$/, 'no empty tail');
         assert.equal((await ctx.v.pvc('waits')).status?.phase, 'Pending');
+    });
+});
+
+describe('provisioner with a driver that starts after it', () => {
+    let env: TestCluster;
+    let v: Volumes;
+    let mgr: ManagerProcess;
+    let drv: DriverProcess | undefined;
+    let sockDir: string;
+    before(async () => {
+        env = await useCluster();
+        v = new Volumes(env.clients);
+        sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-csi-late-'));
+    });
+    after(async () => {
+        if (mgr) await stopManager(mgr);
+        await drv?.stop();
+        await env.stop();
+        fs.rmSync(sockDir, { recursive: true, force: true });
+    });
+
+    it('waits quietly while the driver starts: no ProvisioningFailed ("not probed yet"), the claim is Bound once the driver answers', async () => {
+        const endpoint = `unix://${path.join(sockDir, 'csi.sock')}`;
+        mgr = await startManager(env, PROVISIONING_CONTROLLERS, [`--csi-drivers=${DRIVER}=${endpoint}`, '--log-level=debug']);
+        await env.clients.storage.createStorageClass({ body: sc('dir') });
+        await v.createPVC('early', { cls: 'dir' });
+        // The provisioner has seen the claim while the driver was still starting.
+        await eventually('the claim handled while the driver starts', async () => mgr.find('Waiting for the CSI driver to start') ?? (await v.events('PersistentVolumeClaim', 'early')).find((e) => e.reason === 'ProvisioningFailed'));
+        drv = await startDriver([], { endpoint });
+        await v.waitClaimPhase('early', 'Bound', 30_000);
+        const failed = (await v.events('PersistentVolumeClaim', 'early')).filter((e) => e.reason === 'ProvisioningFailed');
+        assert.deepEqual(failed.map((e) => e.message), [], 'no ProvisioningFailed while the driver was starting');
     });
 });

@@ -25,12 +25,16 @@ export interface DriverProcess {
     stop(): Promise<void>;
 }
 
-/** Starts `serve-builtin` on a fresh socket and waits until it answers Probe. */
-export async function startDriver(extra: string[] = []): Promise<DriverProcess> {
+/**
+ * Starts `serve-builtin` on a fresh socket (or `o.endpoint`) and waits until it answers Probe.
+ * Its data lives in a fresh directory, or in `o.dataDir` (several drivers may share one).
+ */
+export async function startDriver(extra: string[] = [], o: { dataDir?: string; endpoint?: string } = {}): Promise<DriverProcess> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-csi-'));
-    const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
+    const endpoint = o.endpoint ?? `unix://${path.join(dir, 'csi.sock')}`;
+    const dataDir = o.dataDir ?? path.join(dir, 'data');
     const launch = () => {
-        const c = spawn(process.execPath, [path.join(REPO_ROOT, 'src', 'csi', 'serve-builtin.ts'), `--endpoint=${endpoint}`, `--data-dir=${path.join(dir, 'data')}`, ...extra], {
+        const c = spawn(process.execPath, [path.join(REPO_ROOT, 'src', 'csi', 'serve-builtin.ts'), `--endpoint=${endpoint}`, `--data-dir=${dataDir}`, ...extra], {
             stdio: 'ignore',
             env: childEnv(),
         });

@@ -62,6 +62,33 @@ describe('secretRef templating', () => {
         assert.throws(() => secretRef({ 'csi.storage.k8s.io/provisioner-secret-name': 'x', 'csi.storage.k8s.io/provisioner-secret-namespace': '${pvc.name}' }, 'provisioner', ctx), /invalid tokens: \["pvc.name"\]/);
         assert.throws(() => secretRef({ 'csi.storage.k8s.io/provisioner-secret-name': 'UPPER', 'csi.storage.k8s.io/provisioner-secret-namespace': 'ns' }, 'provisioner', ctx), /not a valid secret name/);
     });
+
+    describe('validates resolved names as the API server would, before any request', () => {
+        const huge = 'a'.repeat(200 * 1024);
+        const big = claim({}, { team: huge, ok: 'b'.repeat(242), dotted: 'x.y', ns: 'n'.repeat(64) });
+        const ref = (name: string, namespace = 'ns', c = big) =>
+            secretRef({ 'csi.storage.k8s.io/provisioner-secret-name': name, 'csi.storage.k8s.io/provisioner-secret-namespace': namespace }, 'provisioner', { claim: c, pvName: 'pvc-1' });
+        const table: [string, string, string, RegExp | { name: string; namespace: string }][] = [
+            ['a 200 KB annotation', "${pvc.annotations['team']}", 'ns', /^"\$\{pvc\.annotations\['team'\]\}" resolved to "a{64}"… \(204800 characters\) which is not a valid secret name: must be no more than 253 characters$/],
+            ['253 characters', "${pvc.annotations['ok']}-creds-abcd", 'ns', { name: `${'b'.repeat(242)}-creds-abcd`, namespace: 'ns' }],
+            ['254 characters', "${pvc.annotations['ok']}-creds-abcde", 'ns', /which is not a valid secret name: must be no more than 253 characters/],
+            ['dots are fine in a name', "${pvc.annotations['dotted']}", 'ns', { name: 'x.y', namespace: 'ns' }],
+            ['a trailing dash', '${pvc.name}-', 'ns', /resolved to "data-0-" which is not a valid secret name: a lowercase RFC 1123 subdomain/],
+            ['an upper-case literal', 'Creds', 'ns', /^"Creds" is not a valid secret name: a lowercase RFC 1123 subdomain/],
+            ['a 64-character namespace', 'creds', 'n'.repeat(64), /^"n{64}" is not a valid namespace name: must be no more than 63 characters$/],
+            ['a dotted namespace', 'creds', 'a.b', /"a\.b" is not a valid namespace name: a lowercase RFC 1123 label/],
+        ];
+        for (const [what, name, namespace, want] of table) {
+            it(what, () => {
+                if (want instanceof RegExp) {
+                    assert.throws(
+                        () => ref(name, namespace),
+                        (e: unknown) => e instanceof ProvisionError && e.final && want.test(e.message) && e.message.length < 600,
+                    );
+                } else assert.deepEqual(ref(name, namespace), want);
+            });
+        }
+    });
 });
 
 describe('topology', () => {
