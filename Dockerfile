@@ -7,6 +7,7 @@ RUN npm ci --ignore-scripts=false
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY controllers ./controllers
+COPY cmd ./cmd
 RUN npm run build && npm ci --omit=dev && npm cache clean --force
 
 # Run: production dependencies and compiled JavaScript only, as a non-root numeric user.
@@ -22,6 +23,6 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-RUN ln -s /app/dist/src/main.js /usr/local/bin/volume-controller-manager && chmod +x /app/dist/src/main.js
+RUN ln -s /app/dist/cmd/volume-controller-manager.js /usr/local/bin/volume-controller-manager && chmod +x /app/dist/cmd/volume-controller-manager.js
 USER 65532:65532
 ENTRYPOINT ["volume-controller-manager"]

@@ -30,7 +30,7 @@ export function startContender(name: ContenderName, cp: ControlPlane, qps: numbe
                   process.execPath,
                   [
                       ...(process.env.VCM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VCM_BENCH_CPU_PROF}`] : []),
-                      path.join(REPO_ROOT, 'src', 'main.ts'),
+                      path.join(REPO_ROOT, 'cmd', 'volume-controller-manager.ts'),
                       `--kubeconfig=${cp.kubeconfig}`,
                       '--leader-elect=false',
                       '--metrics-bind-address=0',

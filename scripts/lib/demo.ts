@@ -73,7 +73,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const manager = spawn(
         process.execPath,
         [
-            path.join(REPO_ROOT, 'src', 'main.ts'),
+            path.join(REPO_ROOT, 'cmd', 'volume-controller-manager.ts'),
             `--kubeconfig=${kubeconfig}`,
             `--builtin-driver-dir=${path.join(o.dir, 'volumes')}`,
             '--metrics-bind-address=127.0.0.1:0',

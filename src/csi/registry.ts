@@ -35,6 +35,8 @@ export interface DriverEntry {
  * only this interface, never the transport.
  */
 export class DriverRegistry {
+    /** Its name as a Runnable of the manager (a service every replica runs). */
+    readonly name = 'csi-drivers';
     private readonly entries = new Map<string, DriverEntry>();
     private readonly log: Logger;
     private readonly startupGraceMs: number;

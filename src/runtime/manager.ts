@@ -21,6 +21,8 @@ export interface ManagerOptions {
     elector: LeaseElector | undefined;
     /** Lease name, for the leader_election_master_status label. */
     leaseName: string;
+    /** Runnables every replica runs from start to shutdown, leader or not (e.g. the CSI driver registry's probing). */
+    services?: Runnable[];
     /** Runnables that only the leader runs (every controller). */
     controllers: Runnable[];
     /** How long to wait for controllers to drain after a stop, in ms (default 30 s). */
@@ -30,12 +32,16 @@ export interface ManagerOptions {
 /**
  * Runs the process: informers start at once (a standby keeps its caches warm); controllers
  * start only while we lead, after every informer has synced, and stop (drain) when leadership
- * is lost, after which we campaign again. On `signal` abort: stop controllers, release the lease,
- * stop informers.
+ * is lost, after which we campaign again. Services run on every replica from the start (e.g.
+ * the CSI driver registry probing its drivers, so a standby is ready when it takes over). On
+ * `signal` abort: stop controllers, release the lease, stop informers, wait for the services.
  */
 export async function runManager(o: ManagerOptions, signal: AbortSignal): Promise<void> {
     const grace = o.gracefulShutdownMs ?? 30_000;
     o.informers.start();
+    const services = (o.services ?? []).map((r) =>
+        r.start(signal).catch((err) => o.log.error({ service: r.name, err: describeError(err) }, 'Service stopped with an error')),
+    );
     o.metrics.leaderStatus.set({ name: o.leaseName }, 0);
 
     const lead = async (leaderSignal: AbortSignal): Promise<void> => {
@@ -79,5 +85,6 @@ export async function runManager(o: ManagerOptions, signal: AbortSignal): Promis
         else await withGrace(lead(signal));
     } finally {
         o.informers.stop();
+        await Promise.all(services);
     }
 }

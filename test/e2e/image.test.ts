@@ -32,10 +32,10 @@ describe('container image build steps', () => {
         fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
         await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env, maxBuffer: 16 << 20 });
         assert.ok(!fs.existsSync(path.join(dir, 'node_modules', 'typescript')), 'no dev dependencies');
-        const { stdout } = await run(process.execPath, [path.join(dir, 'dist', 'src', 'main.js'), '--help'], { cwd: dir, env });
+        const { stdout } = await run(process.execPath, [path.join(dir, 'dist', 'cmd', 'volume-controller-manager.js'), '--help'], { cwd: dir, env });
         assert.match(stdout, /Usage: volume-controller-manager/);
         assert.match(stdout, /--builtin-driver-dir/);
-        const bad = await run(process.execPath, [path.join(dir, 'dist', 'src', 'main.js'), '--kube-api-qps=x'], { cwd: dir, env }).catch((e: { code: number; stderr: string }) => e);
+        const bad = await run(process.execPath, [path.join(dir, 'dist', 'cmd', 'volume-controller-manager.js'), '--kube-api-qps=x'], { cwd: dir, env }).catch((e: { code: number; stderr: string }) => e);
         assert.equal((bad as { code: number }).code, 2);
     });
 });

@@ -92,7 +92,7 @@ export class ManagerProcess {
     readonly exited: Promise<number | null>;
 
     constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-        this.child = spawn(process.execPath, [path.join(REPO_ROOT, 'src', 'main.ts'), ...args], {
+        this.child = spawn(process.execPath, [path.join(REPO_ROOT, 'cmd', 'volume-controller-manager.ts'), ...args], {
             stdio: ['ignore', 'pipe', 'pipe'],
             env: childEnv(env),
         });

@@ -21,7 +21,7 @@ describe('volume-controller-manager with a bad flag', () => {
         'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\nusers:\n- name: u\n  user:\n    token: x\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n',
     );
     const run = (args: string[]) =>
-        spawnSync(process.execPath, [path.join(REPO_ROOT, 'src', 'main.ts'), `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...args], {
+        spawnSync(process.execPath, [path.join(REPO_ROOT, 'cmd', 'volume-controller-manager.ts'), `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...args], {
             encoding: 'utf8',
             env: childEnv(),
             timeout: 15_000,

@@ -1,23 +1,24 @@
 #!/usr/bin/env node
 // volume-controller-manager: the Kubernetes volume controllers in one leader-elected process.
+// The entry point wires the runtime (src/) to the controllers (controllers/); neither imports it.
 import { CONTROLLERS } from '../controllers/index.ts';
-import { ConfigError, helpText, loadConfig } from './config.ts';
-import type { Config } from './config.ts';
-import type { ControllerDeps } from './deps.ts';
-import { HealthServer } from './http/server.ts';
-import { Metrics } from './http/metrics.ts';
-import { loadKubeConfig, makeClients, makeLeaderElectionClient } from './kube/client.ts';
-import { describeError } from './kube/errors.ts';
-import { EventBroadcaster } from './kube/events.ts';
-import { InformerFactory } from './kube/informer.ts';
-import { LeaseElector } from './kube/lease.ts';
-import { createLogger } from './log.ts';
-import { BUILTIN_DRIVER_NAME, BuiltinDriver, prepareDataDir } from './csi/builtin.ts';
-import { DriverRegistry } from './csi/registry.ts';
-import { RESOURCES } from './kube/resources.ts';
-import { parseQuantity } from './storage/quantity.ts';
-import { runManager } from './runtime/manager.ts';
-import type { Runnable } from './runtime/manager.ts';
+import { ConfigError, helpText, loadConfig } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
+import type { ControllerDeps } from '../src/deps.ts';
+import { HealthServer } from '../src/http/server.ts';
+import { Metrics } from '../src/http/metrics.ts';
+import { loadKubeConfig, makeClients, makeLeaderElectionClient } from '../src/kube/client.ts';
+import { describeError } from '../src/kube/errors.ts';
+import { EventBroadcaster } from '../src/kube/events.ts';
+import { InformerFactory } from '../src/kube/informer.ts';
+import { LeaseElector } from '../src/kube/lease.ts';
+import { createLogger } from '../src/log.ts';
+import { BUILTIN_DRIVER_NAME, BuiltinDriver, prepareDataDir } from '../src/csi/builtin.ts';
+import { DriverRegistry } from '../src/csi/registry.ts';
+import { RESOURCES } from '../src/kube/resources.ts';
+import { parseQuantity } from '../src/storage/quantity.ts';
+import { runManager } from '../src/runtime/manager.ts';
+import type { Runnable } from '../src/runtime/manager.ts';
 
 /** How long shutdown waits for queued Events to be written, ms. */
 const EVENT_FLUSH_MS = 1000;
@@ -140,12 +141,11 @@ async function main(): Promise<number> {
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
 
-    void drivers.start(stop.signal);
     log.info(
         { identity: config.identity, controllers: config.controllers, leaderElect: config.leaderElect, qps: config.kubeApiQps, burst: config.kubeApiBurst },
         'Starting volume-controller-manager',
     );
-    await runManager({ log, metrics, informers, elector, leaseName: config.leaseName, controllers }, stop.signal);
+    await runManager({ log, metrics, informers, elector, leaseName: config.leaseName, services: [drivers], controllers }, stop.signal);
     // A short, bounded flush: the Lease is already released, and events still waiting on the
     // API (client-side throttling, an outage) must not hold up the exit.
     const abandoned = await events.flush(EVENT_FLUSH_MS);
