@@ -2,7 +2,7 @@
 // Mirrors kubernetes-csi/external-attacher pkg/controller/csi_handler.go and trivial_handler.go.
 import type { CoreV1Api, StorageV1Api, V1CSINode, V1PersistentVolume, V1VolumeAttachment } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { describeCsiError, grpcCode } from '../../src/csi/errors.ts';
+import { CsiError, describeCsiError } from '../../src/csi/errors.ts';
 import { DRIVER_STARTING_RETRY_MS } from '../../src/csi/registry.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
@@ -13,9 +13,10 @@ import type { SharedInformer } from '../../src/kube/informer.ts';
 import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
 import type { ReconcileResult } from '../../src/runtime/result.ts';
 import { VA_PV_INDEX } from '../../src/storage/indexers.ts';
-import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './plan.ts';
+import { ANN_NODE_ID, attacherFinalizer, nodeIdFor, publishCapability, vaSource } from './decide.ts';
 
-export interface AttacherState {
+/** What the attacher reads and writes through. */
+export interface AttacherDeps {
     core: CoreV1Api;
     storage: StorageV1Api;
     drivers: DriverRegistry;
@@ -25,16 +26,19 @@ export interface AttacherState {
     defaultFsType: string;
 }
 
+/** A VolumeAttachment's `attachError`/`detachError` for err: a CSI failure as Go sidecars print it, anything else by its message. */
+function volumeError(err: unknown): { message: string; time: string } {
+    return { message: err instanceof CsiError ? describeCsiError(err) : (err as Error).message, time: new Date().toISOString() };
+}
+
 /** Attach and detach of VolumeAttachments for every driver in the registry. */
 export class Attacher {
-    private readonly s: AttacherState;
-    /** One operation per VA at a time across the attach and detach lanes. */
-    private readonly busy = new Map<string, Promise<void>>();
+    private readonly s: AttacherDeps;
     /** VAs to publish again although their status says attached (the driver lost them). */
     private readonly forceSync = new Set<string>();
 
-    constructor(state: AttacherState) {
-        this.s = state;
+    constructor(deps: AttacherDeps) {
+        this.s = deps;
     }
 
     private driverFor(va: V1VolumeAttachment): DriverEntry | undefined {
@@ -63,23 +67,11 @@ export class Attacher {
         }
     }
 
-    /** syncVA for a VolumeAttachment name (serialized per VA across lanes). */
+    /**
+     * syncVA for a VolumeAttachment name: ControllerPublish for one that is not deleting,
+     * ControllerUnpublish and the finalizer's removal for one that is (csi_handler.go SyncNewOrUpdatedVolumeAttachment).
+     */
     async syncVA(name: string, log: Logger): Promise<ReconcileResult | void> {
-        const prev = this.busy.get(name) ?? Promise.resolve();
-        const run = prev.then(() => this.syncVAOnce(name, log));
-        const tail = run.then(
-            () => undefined,
-            () => undefined,
-        );
-        this.busy.set(name, tail);
-        try {
-            return await run;
-        } finally {
-            if (this.busy.get(name) === tail) this.busy.delete(name);
-        }
-    }
-
-    private async syncVAOnce(name: string, log: Logger): Promise<ReconcileResult | void> {
         const va = this.s.attachments.get(name);
         if (!va) return;
         const driver = this.driverFor(va);
@@ -137,26 +129,19 @@ export class Attacher {
                     throw new Error(`could not save VolumeAttachment: ${(err as Error).message}`);
                 }
             }
-            let ctx: Record<string, string>;
-            try {
-                ctx = await driver.client.controllerPublishVolume({
-                    volume_id: spec.csi?.volumeHandle ?? '',
-                    node_id: nodeId,
-                    volume_capability: capability,
-                    readonly: caps.includes('PUBLISH_READONLY') ? !!spec.csi?.readOnly : false,
-                    secrets,
-                    volume_context: spec.csi?.volumeAttributes,
-                });
-            } catch (err) {
-                const code = grpcCode(err);
-                await this.patchVAStatus(va, { attachError: { message: describeCsiError(err), time: new Date().toISOString(), ...(code !== undefined ? { errorCode: code } : {}) } });
-                throw new Error(`failed to attach: ${describeCsiError(err)}`);
-            }
+            const ctx = await driver.client.controllerPublishVolume({
+                volume_id: spec.csi?.volumeHandle ?? '',
+                node_id: nodeId,
+                volume_capability: capability,
+                readonly: caps.includes('PUBLISH_READONLY') ? !!spec.csi?.readOnly : false,
+                secrets,
+                volume_context: spec.csi?.volumeAttributes,
+            });
             await this.patchVAStatus(va, { attached: true, attachmentMetadata: Object.keys(ctx).length ? ctx : null, attachError: null });
             log.info({}, 'Attached volume');
         } catch (err) {
-            const msg = (err as Error).message;
-            if (!msg.startsWith('failed to attach:')) await this.patchVAStatus(va, { attachError: { message: msg, time: new Date().toISOString() } });
+            // saveAttachError: a CSI failure with its gRPC status and code, any other with its message.
+            await this.patchVAStatus(va, { attachError: { ...volumeError(err), ...(err instanceof CsiError ? { errorCode: err.code } : {}) } });
             throw err;
         }
     }
@@ -177,13 +162,9 @@ export class Attacher {
                 const nodeId = nodeIdFor(this.s.csiNodes.get(node), driver.name) ?? va.metadata?.annotations?.[ANN_NODE_ID];
                 if (!nodeId) throw new Error(`CSINode ${node} does not contain driver ${driver.name}`);
                 const secrets = await this.readSecrets(spec.csi?.controllerPublishSecretRef);
-                try {
-                    await driver.client.controllerUnpublishVolume({ volume_id: spec.csi?.volumeHandle ?? '', node_id: nodeId, secrets });
-                } catch (err) {
-                    throw new Error(`failed to detach: ${describeCsiError(err)}`);
-                }
+                await driver.client.controllerUnpublishVolume({ volume_id: spec.csi?.volumeHandle ?? '', node_id: nodeId, secrets });
             } catch (err) {
-                await this.patchVAStatus(va, { detachError: { message: (err as Error).message.replace(/^failed to detach: /, ''), time: new Date().toISOString() } });
+                await this.patchVAStatus(va, { detachError: volumeError(err) });
                 throw err;
             }
         }

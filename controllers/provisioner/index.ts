@@ -1,27 +1,24 @@
-// Wiring of the external-provisioner (kubernetes-csi/external-provisioner) for every CSI driver
-// of this process: shared informers → `claims` and `volumes` queues (per-item backoff
-// --retry-interval-start → --retry-interval-max) → --worker-threads workers each, plus the
-// cloning-protection queue (one worker, as upstream's --cloning-protection-threads default).
-import type { ControllerDeps } from '../../src/deps.ts';
+// The external-provisioner loop (kubernetes-csi/external-provisioner) for every CSI driver of this
+// process: claims and volumes from the shared informers → the `claims` and `volumes` queues
+// (per-key backoff --retry-interval-start → --retry-interval-max, as the sidecar's) →
+// Provisioner.syncClaim / syncVolume, plus the `clone-sources` queue that lifts the
+// cloning-protection finalizer (one worker, as upstream's --cloning-protection-threads).
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { EventRecorder } from '../../src/kube/events.ts';
 import { RESOURCES, keyOf } from '../../src/kube/resources.ts';
-import { runWorkers } from '../../src/runtime/controller.ts';
-import type { Runnable } from '../../src/runtime/manager.ts';
-import { OwnWrites } from '../../src/runtime/own-writes.ts';
+import { defineController } from '../../src/runtime/loop.ts';
 import { ItemExponentialBackoff } from '../../src/runtime/ratelimit.ts';
-import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { claimRefKey } from '../../src/storage/helpers.ts';
 import { VA_PV_INDEX, vaPersistentVolume } from '../../src/storage/indexers.ts';
+import { FINALIZER_CLONE_PROTECTION, cloneSourceKey } from './decide.ts';
 import { registerProvisionerMetrics } from './metrics.ts';
-import { FINALIZER_CLONE_PROTECTION, cloneSourceKey } from './plan.ts';
 import { Provisioner } from './reconcile.ts';
 
 /** Index of claims by the `ns/name` of the claim they clone. */
 const CLONE_SOURCE_INDEX = 'provisioner-clone-source';
 
-/** Builds the provisioner Runnable. */
-export function provisioner(deps: ControllerDeps): Runnable {
-    const name = 'provisioner';
-    const log = deps.log.child({ controller: name });
+/** The provisioner loop. */
+export const provisioner = defineController('provisioner', (loop, deps) => {
     const claims = deps.informers.for(RESOURCES.persistentVolumeClaims);
     const volumes = deps.informers.for(RESOURCES.persistentVolumes);
     const attachments = deps.informers.for(RESOURCES.volumeAttachments);
@@ -57,62 +54,30 @@ export function provisioner(deps: ControllerDeps): Runnable {
         infeasibleRetryMs: deps.config.retryIntervalMaxMs,
     });
 
-    // This controller's own writes: their update events never cut a failed key's backoff short.
-    const own = new OwnWrites();
-    return {
-        name,
-        async start(signal) {
-            const limiter = () => new ItemExponentialBackoff<string>(deps.config.retryIntervalStartMs, deps.config.retryIntervalMaxMs);
-            const cq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-claims') });
-            const vq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-volumes') });
-            const sq = new WorkQueue<string>({ rateLimiter: limiter(), metrics: deps.metrics.queueMetrics('provisioner-clone-sources') });
-            // A source claim being deleted that still protects clones; and the source of a clone
-            // whose state changed, since that may end its protection.
-            const protectedSource = (key: string | undefined) => {
-                const c = key ? claims.get(key) : undefined;
-                if (key && c?.metadata?.deletionTimestamp && c.metadata.finalizers?.includes(FINALIZER_CLONE_PROTECTION)) sq.add(key);
-            };
-            const unregister = [
-                claims.addEventHandler({
-                    onAdd: (c) => {
-                        cq.add(keyOf(c));
-                        protectedSource(keyOf(c));
-                    },
-                    onUpdate: (o, c) => {
-                        cq.addUpdate(keyOf(c), () => own.onlyOwnWrite(o, c));
-                        protectedSource(keyOf(c));
-                        protectedSource(cloneSourceKey(c));
-                        // A source that became Bound: its clones waiting for it can go on now.
-                        if (o.status?.phase !== c.status?.phase) for (const d of claims.byIndex(CLONE_SOURCE_INDEX, keyOf(c))) if (d.status?.phase === 'Pending') cq.add(keyOf(d));
-                    },
-                    onDelete: (c) => protectedSource(cloneSourceKey(c)),
-                }),
-                volumes.addEventHandler({
-                    onAdd: (v) => vq.add(keyOf(v)),
-                    onUpdate: (o, v) => vq.addUpdate(keyOf(v), () => own.onlyOwnWrite(o, v)),
-                    onDelete: (v) => {
-                        const r = v.spec?.claimRef;
-                        if (r?.name) cq.add(`${r.namespace}/${r.name}`);
-                    },
-                }),
-                // A detached volume may now be deleted.
-                attachments.addEventHandler({
-                    onDelete: (a) => {
-                        const pv = a.spec?.source?.persistentVolumeName;
-                        if (pv) vq.add(pv);
-                    },
-                }),
-            ];
-            log.info({ drivers: deps.drivers.names(), workers: deps.config.workerThreads }, 'Starting provisioner');
-            try {
-                await Promise.all([
-                    runWorkers({ name: 'provisioner-claims', queue: cq, workers: deps.config.workerThreads, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncClaim(k, ctx.log) }, signal),
-                    runWorkers({ name: 'provisioner-volumes', queue: vq, workers: deps.config.workerThreads, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncVolume(k, ctx.log) }, signal),
-                    runWorkers({ name: 'provisioner-clone-sources', queue: sq, workers: 1, log, metrics: deps.metrics, ownWrites: own, reconcile: (k, ctx) => p.syncCloneSource(k, ctx.log) }, signal),
-                ]);
-            } finally {
-                for (const u of unregister) u();
-            }
-        },
+    const rateLimiter = () => new ItemExponentialBackoff<string>(deps.config.retryIntervalStartMs, deps.config.retryIntervalMaxMs);
+    const claimQueue = loop.queue({ name: 'claims', rateLimiter, reconcile: (key, ctx) => p.syncClaim(key, ctx.log) });
+    const volumeQueue = loop.queue({ name: 'volumes', rateLimiter, reconcile: (name, ctx) => p.syncVolume(name, ctx.log) });
+    const sourceQueue = loop.queue({ name: 'clone-sources', rateLimiter, workers: 1, reconcile: (key, ctx) => p.syncCloneSource(key, ctx.log) });
+
+    /** A source claim being deleted that still carries the cloning-protection finalizer. */
+    const protectedSource = (key: string | undefined) => {
+        const c = key ? claims.get(key) : undefined;
+        return c?.metadata?.deletionTimestamp && c.metadata.finalizers?.includes(FINALIZER_CLONE_PROTECTION) ? key : undefined;
     };
-}
+    /** Pending clones of a source whose phase changed: a source that became Bound lets them go on. */
+    const pendingClonesOf = (o: V1PersistentVolumeClaim, c: V1PersistentVolumeClaim) =>
+        o.status?.phase === c.status?.phase ? [] : claims.byIndex(CLONE_SOURCE_INDEX, keyOf(c)).filter((d) => d.status?.phase === 'Pending').map(keyOf);
+
+    loop.watch(claims, claimQueue, keyOf, ['add', 'update']);
+    loop.watch(claims, claimQueue, { update: pendingClonesOf });
+    // A clone's state changing may end its source's protection.
+    loop.watch(claims, sourceQueue, {
+        add: (c) => protectedSource(keyOf(c)),
+        update: (_o, c) => [protectedSource(keyOf(c)), protectedSource(cloneSourceKey(c))],
+        delete: (c) => protectedSource(cloneSourceKey(c)),
+    });
+    loop.watch(volumes, volumeQueue, keyOf, ['add', 'update']);
+    loop.watch(volumes, claimQueue, { delete: claimRefKey });
+    // A detached volume may now be deleted.
+    loop.watch(attachments, volumeQueue, { delete: (a) => a.spec?.source?.persistentVolumeName });
+});

@@ -52,11 +52,12 @@ import {
     sourceType,
     stripParameters,
     volumeCapabilities,
-} from './plan.ts';
-import type { DataSource, SecretKind, SnapshotInputs, SourceType, VolumeSnapshot, VolumeSnapshotContent } from './plan.ts';
+} from './decide.ts';
+import type { DataSource, SecretKind, SnapshotInputs, SourceType, VolumeSnapshot, VolumeSnapshotContent } from './decide.ts';
 import type { ProvisionerMetrics } from './metrics.ts';
 
-export interface ProvisionerState {
+/** What the provisioner reads and writes through. */
+export interface ProvisionerDeps {
     core: CoreV1Api;
     /** Generic reads of VolumeSnapshot / VolumeSnapshotContent (no typed client; the CRDs may be absent). */
     custom: CustomObjectsApi;
@@ -110,7 +111,7 @@ interface Prepared {
 
 /** Provisioning and deletion for every driver in the registry. */
 export class Provisioner {
-    private readonly s: ProvisionerState;
+    private readonly s: ProvisionerDeps;
     /**
      * Claims whose CreateVolume failed as infeasible (InvalidArgument): not tried again until
      * infeasibleRetryMs passed, unless their class or the claim changed (lib slowSet,
@@ -118,8 +119,8 @@ export class Provisioner {
      */
     private readonly infeasible: LRUCache<string, { until: number; inputs: string }>;
 
-    constructor(state: ProvisionerState) {
-        this.s = state;
+    constructor(deps: ProvisionerDeps) {
+        this.s = deps;
         this.infeasible = new LRUCache({ max: 10_000 });
     }
 

@@ -14,6 +14,7 @@ import {
     FINALIZER_PV_CONTROLLER,
     claimClass,
     claimHasClass,
+    InvalidObjectError,
     defaultClass,
     isVolumeBoundToClaim,
     volumeModeOf,
@@ -55,6 +56,8 @@ export type ClaimDecision =
       }
     | { action: 'status'; phase: 'Pending' | 'Lost'; events: EventSpec[]; eventOnChangeOnly?: boolean }
     | { action: 'fail'; error: string; events: EventSpec[] }
+    /** Bad input (an invalid selector, a class without volumeBindingMode): an event, no retry until something changes. */
+    | { action: 'invalid'; error: string; events: EventSpec[] }
     | { action: 'none'; events: EventSpec[] };
 
 /** What to do with a volume. */
@@ -93,14 +96,14 @@ const isTerminated = (p: V1Pod) => p.status?.phase === 'Succeeded' || p.status?.
 /**
  * Whether the claim's class uses WaitForFirstConsumer (IsDelayBindingMode). A missing class or
  * the empty class is not delayed.
- * @throws Error when the class exists without volumeBindingMode
+ * @throws InvalidObjectError when the class exists without volumeBindingMode
  */
 export function isDelayBinding(claim: V1PersistentVolumeClaim, world: BinderWorld): boolean {
     const name = claimClass(claim);
     if (!name) return false;
     const sc = world.storageClass(name);
     if (!sc) return false;
-    if (!sc.volumeBindingMode) throw new Error(`VolumeBindingMode not set for StorageClass "${name}"`);
+    if (!sc.volumeBindingMode) throw new InvalidObjectError(`VolumeBindingMode not set for StorageClass "${name}"`);
     return sc.volumeBindingMode === 'WaitForFirstConsumer';
 }
 
@@ -116,10 +119,18 @@ export function waitEvent(claim: V1PersistentVolumeClaim, world: BinderWorld): E
     return { on: 'claim', type: 'Normal', reason: REASON.WaitForPodScheduled, message };
 }
 
-/** syncClaim: dispatches on pv.kubernetes.io/bind-completed. */
+/**
+ * syncClaim: dispatches on pv.kubernetes.io/bind-completed. Never throws for bad input: an
+ * invalid selector or class is the `invalid` outcome, with the FailedBinding event saying why.
+ */
 export function decideClaim(claim: V1PersistentVolumeClaim, world: BinderWorld): ClaimDecision {
-    if (claim.metadata?.annotations?.[ANN_BIND_COMPLETED] === undefined) return decideUnboundClaim(claim, world);
-    return decideBoundClaim(claim, world);
+    try {
+        if (claim.metadata?.annotations?.[ANN_BIND_COMPLETED] === undefined) return decideUnboundClaim(claim, world);
+        return decideBoundClaim(claim, world);
+    } catch (err) {
+        if (!(err instanceof InvalidObjectError)) throw err;
+        return { action: 'invalid', error: err.message, events: [{ on: 'claim', type: 'Warning', reason: REASON.FailedBinding, message: err.message }] };
+    }
 }
 
 /** The provisioning hand-off for a claim with a class and no matching PV (provisionClaim). */

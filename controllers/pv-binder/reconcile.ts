@@ -25,7 +25,7 @@ import {
 import { POD_CLAIM_INDEX } from '../../src/storage/indexers.ts';
 import { tryParseQuantity } from '../../src/storage/quantity.ts';
 import { VolumeIndex, explainNoMatch } from './volume-index.ts';
-import type { BinderWorld, ClaimDecision, EventSpec, VolumeDecision } from './decide.ts';
+import type { BinderWorld, EventSpec, VolumeDecision } from './decide.ts';
 import { REASON, decideClaim, decideReclaim, decideVolume, migrationAnnotations, volumeMigrationUpdate } from './decide.ts';
 import type { BinderMetrics } from './metrics.ts';
 
@@ -149,13 +149,7 @@ export class Binder {
             this.s.recorder.event(claim, 'Warning', REASON.FailedBinding, msg);
             throw new TerminalError(`claim ${key}: ${msg}`);
         }
-        let decision: ClaimDecision;
-        try {
-            decision = decideClaim(claim, this.world);
-        } catch (err) {
-            this.s.recorder.event(claim, 'Warning', REASON.FailedBinding, (err as Error).message);
-            throw new TerminalError(`claim ${key}: ${(err as Error).message}`, { cause: err });
-        }
+        const decision = decideClaim(claim, this.world);
         const log2 = log.child({ pvc: key });
         const waitsForVolume = decision.action === 'status' && decision.phase === 'Pending' && !claim.spec?.volumeName;
         this.setWaiting(key, waitsForVolume ? claimClass(claim) : undefined);
@@ -207,6 +201,9 @@ export class Binder {
             case 'fail':
                 this.emit(decision.events, claim, undefined);
                 throw new Error(decision.error);
+            case 'invalid':
+                this.emit(decision.events, claim, undefined);
+                throw new TerminalError(`claim ${key}: ${decision.error}`);
             case 'none':
                 this.emit(decision.events, claim, undefined);
                 return;

@@ -16,6 +16,7 @@ import type {
     VolumeCondition,
     VolumeUsage,
 } from './types.ts';
+import { abortError, currentSignal, withSignal } from '../runtime/scope.ts';
 import { CsiError, orUnimplemented } from './errors.ts';
 
 /** Where csi.proto lives: next to this module (copied beside the compiled JS by `npm run build`). */
@@ -94,7 +95,7 @@ export function toWire(v: unknown, key = ''): unknown {
     return v;
 }
 
-type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
 
 /** Wire shape of ListVolumesResponse.Entry / ControllerGetVolumeResponse after fromWire. */
 interface WireVolumeEntry {
@@ -147,11 +148,17 @@ export class GrpcCsiClient implements Required<CsiClient>, CsiNodeClient {
     private call<T>(client: grpc.Client, method: string, req: unknown, timeoutMs = this.timeoutMs): Promise<T> {
         const fn = (client as unknown as Record<string, Unary>)[method];
         if (!fn) throw new Error(`unknown CSI method ${method}`);
+        // The reconcile's signal (leadership lost, shutdown) cancels the call, as Go's ctx does.
+        const signal = currentSignal();
+        if (signal?.aborted) return Promise.reject(new CsiError(grpc.status.CANCELLED, `${method} not started: ${abortError(signal).message}`));
         return new Promise((resolve, reject) => {
-            fn.call(client, toWire(req), new grpc.Metadata(), { deadline: Date.now() + timeoutMs, waitForReady: true }, (err, res) => {
+            const onAbort = () => call.cancel();
+            const call = fn.call(client, toWire(req), new grpc.Metadata(), { deadline: Date.now() + timeoutMs, waitForReady: true }, (err, res) => {
+                signal?.removeEventListener('abort', onAbort);
                 if (err) reject(new CsiError(err.code, err.details || err.message));
                 else resolve(fromWire<T>(res));
             });
+            signal?.addEventListener('abort', onAbort, { once: true });
         });
     }
 
@@ -320,9 +327,13 @@ export async function serveDriver(driver: ServedDriver, endpoint: string): Promi
     const wrap =
         <R>(fn: (req: R) => Promise<unknown>) =>
         (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+            // The caller cancelling (or its deadline passing) aborts the handler's scope signal, so
+            // a served driver can stop long work (currentSignal()).
+            const ac = new AbortController();
+            call.once('cancelled', () => ac.abort());
             // A synchronous throw becomes a rejection: the caller always gets a status, never a crash.
             Promise.resolve()
-                .then(() => fn(fromWire<R>(call.request)))
+                .then(() => withSignal(ac.signal, () => fn(fromWire<R>(call.request))))
                 .then(
                     (res) => cb(null, toWire(res ?? {}) as never),
                     (err: unknown) =>

@@ -8,27 +8,27 @@ import type { QueueMetrics } from '../runtime/workqueue.ts';
  */
 export class Metrics {
     readonly registry = new client.Registry();
-    readonly queueDepth = new client.Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name'], registers: [this.registry] });
-    readonly queueAdds = new client.Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers: [this.registry] });
-    readonly queueRetries = new client.Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name'], registers: [this.registry] });
+    readonly queueDepth = new client.Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
+    readonly queueAdds = new client.Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
+    readonly queueRetries = new client.Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
     readonly queueLatency = new client.Histogram({
         name: 'workqueue_queue_duration_seconds',
         help: 'How long in seconds an item stays in workqueue before being requested',
-        labelNames: ['name'],
+        labelNames: ['name', 'controller'],
         buckets: client.exponentialBuckets(1e-8, 10, 10),
         registers: [this.registry],
     });
     readonly workDuration = new client.Histogram({
         name: 'workqueue_work_duration_seconds',
         help: 'How long in seconds processing an item from workqueue takes',
-        labelNames: ['name'],
+        labelNames: ['name', 'controller'],
         buckets: client.exponentialBuckets(1e-8, 10, 10),
         registers: [this.registry],
     });
     readonly queueOwnWritesIgnored = new client.Counter({
         name: 'workqueue_own_write_updates_ignored_total',
         help: "Update events that only reflected the controller's own write and were not allowed to cut a failed key's backoff short",
-        labelNames: ['name'],
+        labelNames: ['name', 'controller'],
         registers: [this.registry],
     });
     readonly reconcileTotal = new client.Counter({
@@ -86,15 +86,21 @@ export class Metrics {
         if (collectDefaults) client.collectDefaultMetrics({ register: this.registry });
     }
 
-    /** Queue hooks that feed the workqueue_* metrics for the queue called name. */
-    queueMetrics(name: string): QueueMetrics {
+    /**
+     * Queue hooks that feed the workqueue_* metrics for the queue called name. `name` is upstream's
+     * queue name where one maps (`claims`, `volumes`, `pvcprotection`, ...); `controller` tells
+     * apart two of our loops whose upstream queues share a name (the PV binder's and the
+     * provisioner's `claims`), which one process of kube-controller-manager plus sidecars never has.
+     */
+    queueMetrics(name: string, controller = ''): QueueMetrics {
+        const l = { name, controller };
         return {
-            add: () => this.queueAdds.inc({ name }),
-            retry: () => this.queueRetries.inc({ name }),
-            depth: (n) => this.queueDepth.set({ name }, n),
-            get: (ms) => this.queueLatency.observe({ name }, ms / 1000),
-            done: (ms) => this.workDuration.observe({ name }, ms / 1000),
-            suppressed: () => this.queueOwnWritesIgnored.inc({ name }),
+            add: () => this.queueAdds.inc(l),
+            retry: () => this.queueRetries.inc(l),
+            depth: (n) => this.queueDepth.set(l, n),
+            get: (ms) => this.queueLatency.observe(l, ms / 1000),
+            done: (ms) => this.workDuration.observe(l, ms / 1000),
+            suppressed: () => this.queueOwnWritesIgnored.inc(l),
         };
     }
 }

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ApiType, ConfigurationOptions, HttpLibrary, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
 import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
-import { recordWrite } from '../runtime/scope.ts';
+import { abortError, currentSignal, recordWrite } from '../runtime/scope.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
 
@@ -101,15 +101,17 @@ function apiFactory(kc: KubeConfig, o: ApiFactoryOptions): <T extends ApiType>(A
     const m = o.metrics;
     const throttle: Middleware = {
         async pre(ctx) {
+            // The reconcile's signal (src/runtime/scope.ts): once leadership is lost or the process
+            // stops, no request starts, and the ones in flight are aborted.
+            const scoped = currentSignal();
+            if (scoped?.aborted) throw abortError(scoped);
             const start = performance.now();
-            await o.limiter.wait();
+            await o.limiter.wait(scoped);
+            if (scoped?.aborted) throw abortError(scoped);
             m?.rateLimiterWait.observe({ verb: ctx.getHttpMethod() }, (performance.now() - start) / 1000);
             ctx.setHeaderParam('User-Agent', o.userAgent);
-            if (o.requestTimeoutMs !== undefined) {
-                const timeout = AbortSignal.timeout(o.requestTimeoutMs);
-                const own = ctx.getSignal();
-                ctx.setSignal(own ? AbortSignal.any([own, timeout]) : timeout);
-            }
+            const signals = [ctx.getSignal(), scoped, o.requestTimeoutMs !== undefined ? AbortSignal.timeout(o.requestTimeoutMs) : undefined].filter((x): x is AbortSignal => !!x);
+            if (signals.length) ctx.setSignal(signals.length === 1 ? (signals[0] as AbortSignal) : AbortSignal.any(signals));
             return ctx;
         },
         async post(res) {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { realClock } from '../runtime/clock.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
+import { currentSignal, outsideScope } from '../runtime/scope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { STRATEGIC_MERGE_PATCH } from './client.ts';
 import { describeError, isAlreadyExists, isNotFound, toStatus } from './errors.ts';
@@ -123,6 +124,9 @@ export class EventBroadcaster {
     private record(component: string, obj: KubernetesObject, type: EventType, reason: string, message: string): void {
         const ref = referenceTo(obj);
         if (!ref.name) return;
+        // A reconcile cancelled by a lost lease or shutdown reports nothing more: the next
+        // leader redoes the work and reports what it finds (events recorded before stay queued).
+        if (currentSignal()?.aborted) return;
         if (message.length > MAX_MESSAGE) message = message.slice(0, MAX_MESSAGE - 3) + '...';
         const objKey = [component, this.host, ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion].join('\u0000');
         const spamKey = [objKey, type, reason, message].join('\u0000');
@@ -156,7 +160,9 @@ export class EventBroadcaster {
         }
         this.outstanding++;
         const prev = this.inflight.get(key) ?? Promise.resolve();
-        const next = prev.then(() => this.queue.add(() => this.write(key, component, ref, type, reason, message, occurrences, key === spamKey ? spamKey : undefined)));
+        // Written outside the recording reconcile's scope: an Event outlives the reconcile (and the
+        // leadership) that recorded it, and is flushed on shutdown.
+        const next = prev.then(() => this.queue.add(() => outsideScope(() => this.write(key, component, ref, type, reason, message, occurrences, key === spamKey ? spamKey : undefined))));
         this.inflight.set(key, next);
         void next.finally(() => {
             if (this.inflight.get(key) === next) this.inflight.delete(key);

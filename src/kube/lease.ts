@@ -29,6 +29,8 @@ interface Observed {
     holder: string;
     renewTime: string;
     transitions: number;
+    /** The holder's declared spec.leaseDurationSeconds, in ms (expiry is judged by it, as client-go does). */
+    durationMs: number;
     resourceVersion: string;
 }
 
@@ -164,13 +166,19 @@ export class LeaseElector {
             holder: s?.holderIdentity ?? '',
             renewTime: s?.renewTime ? new Date(s.renewTime).toISOString() : '',
             transitions: s?.leaseTransitions ?? 0,
+            durationMs: (s?.leaseDurationSeconds ?? Math.round(this.o.leaseDurationMs / 1000)) * 1000,
             resourceVersion: lease?.metadata?.resourceVersion ?? '',
         };
     }
 
+    /** When the lease we observed expires, by our clock: observed time + the holder's declared duration (client-go isLeaseValid). */
+    private expiresAt(): number {
+        return this.observedAt + (this.observed?.durationMs ?? this.o.leaseDurationMs);
+    }
+
     /** True while we lead and the lease we last observed has not expired (client-go isLeaseValid). */
     private leaseValid(): boolean {
-        return this.leading && this.observed?.holder === this.o.identity && this.observedAt + this.o.leaseDurationMs > Date.now();
+        return this.leading && this.observed?.holder === this.o.identity && this.expiresAt() > Date.now();
     }
 
     /**
@@ -231,14 +239,15 @@ export class LeaseElector {
         }
         // 3. Note a change of the record (the expiry clock restarts), then check holder and time.
         const rec = this.record(lease);
-        if (!this.observed || rec.holder !== this.observed.holder || rec.renewTime !== this.observed.renewTime || rec.transitions !== this.observed.transitions) {
+        if (!this.observed || rec.holder !== this.observed.holder || rec.renewTime !== this.observed.renewTime || rec.transitions !== this.observed.transitions || rec.durationMs !== this.observed.durationMs) {
             this.observe(lease);
         } else {
             this.observed.resourceVersion = rec.resourceVersion;
             this.lease = lease;
         }
         const heldByOther = rec.holder !== '' && rec.holder !== identity;
-        if (heldByOther && this.observedAt + this.o.leaseDurationMs > Date.now()) return false;
+        // Valid for as long as its holder declared (spec.leaseDurationSeconds), not our own flag.
+        if (heldByOther && this.expiresAt() > Date.now()) return false;
         // 4. Take or renew it.
         const spec = lease.spec ?? {};
         const mine = rec.holder === identity;

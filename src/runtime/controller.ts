@@ -5,7 +5,7 @@ import type { ReconcileResult } from './result.ts';
 import { isTerminalError } from './result.ts';
 import type { OwnWrites } from './own-writes.ts';
 import type { WorkQueue } from './workqueue.ts';
-import { inScope, isAbortError } from './scope.ts';
+import { inScope } from './scope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { isConflict, describeError } from '../kube/errors.ts';
 
@@ -92,7 +92,9 @@ async function processOne<K>(opts: WorkerPoolOptions<K>, key: K, signal: AbortSi
         } else {
             outcome = 'error';
             if (!signal.aborted) queue.addRateLimited(key);
-            if (signal.aborted && isAbortError(err)) {
+            if (signal.aborted) {
+                // Whatever failed, it failed because the controller is stopping (a cancelled call,
+                // a request refused after the abort): expected, not an error.
                 log.debug({}, 'Reconcile cancelled: the controller is stopping');
             } else if (isConflict(err)) {
                 log.debug({ retries: queue.numRequeues(key) }, 'Conflict writing object; retrying with fresh data');

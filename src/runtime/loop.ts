@@ -181,7 +181,7 @@ export class Loop {
         for (const q of this.queues) {
             q.current = new WorkQueue<unknown>({
                 rateLimiter: q.spec.rateLimiter?.(),
-                metrics: deps.metrics.queueMetrics(q.name),
+                metrics: deps.metrics.queueMetrics(q.name, this.name),
                 priority: q.spec.priority,
             });
         }

@@ -60,10 +60,19 @@ export class TokenBucket {
         return true;
     }
 
-    /** Resolves once a token is available (the client-go `Wait` of a throttled request). */
-    async wait(): Promise<void> {
+    /** Resolves once a token is available (the client-go `Wait` of a throttled request), or at once when signal aborts. */
+    async wait(signal?: AbortSignal): Promise<void> {
         const ms = this.reserve();
-        if (ms > 0) await new Promise<void>((resolve) => this.clock.setTimer(resolve, ms));
+        if (ms <= 0) return;
+        await new Promise<void>((resolve) => {
+            const done = () => {
+                cancel();
+                signal?.removeEventListener('abort', done);
+                resolve();
+            };
+            const cancel = this.clock.setTimer(done, ms);
+            signal?.addEventListener('abort', done, { once: true });
+        });
     }
 }
 

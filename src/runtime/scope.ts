@@ -28,6 +28,11 @@ export function withSignal<T>(signal: AbortSignal, fn: () => T): T {
     return scope.run({ signal }, fn);
 }
 
+/** Runs fn outside any scope (work that outlives the reconcile that started it, e.g. an Event write). */
+export function outsideScope<T>(fn: () => T): T {
+    return scope.exit(fn);
+}
+
 /** The signal of the reconcile (or other scoped work) we are in, if any. */
 export function currentSignal(): AbortSignal | undefined {
     return scope.getStore()?.signal;
@@ -43,9 +48,4 @@ export function recordWrite(obj: unknown): void {
 export function abortError(signal?: AbortSignal): Error {
     const reason = signal?.reason;
     return Object.assign(new Error(reason instanceof Error ? reason.message : 'the operation was aborted (leadership lost or shutting down)'), { name: 'AbortError' });
-}
-
-/** True for an error caused by an aborted signal (fetch's AbortError, our abortError, a cancelled gRPC call). */
-export function isAbortError(err: unknown): boolean {
-    return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
 }

@@ -102,9 +102,21 @@ export function containsModes(available: string[] | undefined, requested: string
 }
 
 /**
+ * An object whose content is invalid (bad user input the API server let through, e.g. an unknown
+ * selector operator): retrying cannot help until the object changes. Decision functions turn it
+ * into an outcome; they never let it escape as an exception.
+ */
+export class InvalidObjectError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = 'InvalidObjectError';
+    }
+}
+
+/**
  * Evaluates a metav1.LabelSelector against labels (LabelSelectorAsSelector semantics: an empty
  * selector matches everything; In, NotIn, Exists, DoesNotExist).
- * @throws Error for an unknown operator (bad input)
+ * @throws InvalidObjectError for an unknown operator (bad input)
  */
 export function selectorMatches(sel: V1LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
     if (!sel) return true;
@@ -127,7 +139,7 @@ export function selectorMatches(sel: V1LabelSelector | undefined, labels: Record
                 if (has) return false;
                 break;
             default:
-                throw new Error(`"${e.operator}" is not a valid label selector operator`);
+                throw new InvalidObjectError(`"${e.operator}" is not a valid label selector operator`);
         }
     }
     return true;

@@ -40,6 +40,8 @@ export async function useCluster(opts: { scheduler?: boolean; crds?: boolean; au
 export interface AuditEntry {
     verb: string;
     userAgent?: string;
+    /** RFC 3339 with microseconds, when the API server received the request. */
+    requestReceivedTimestamp?: string;
     objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
     responseStatus?: { code?: number };
 }

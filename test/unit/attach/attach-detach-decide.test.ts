@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { attachmentName, decideDetach, desiredForNode, isMultiAttachAllowed, isPodTerminated, multiAttachMessage, uniqueVolumeName, volumeMsg } from '../../../controllers/attach-detach/decide.ts';
-import { attacherFinalizer, pvAccessMode, publishCapability, sanitizeDriverName, vaSource } from '../../../controllers/attacher/plan.ts';
+import { attacherFinalizer, pvAccessMode, publishCapability, sanitizeDriverName, vaSource } from '../../../controllers/attacher/decide.ts';
 
 describe('attach-detach names and predicates', () => {
     it('VolumeAttachment name is csi- + sha256(handle + driver + node), 68 chars', () => {

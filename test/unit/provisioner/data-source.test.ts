@@ -14,8 +14,8 @@ import {
     populatorReason,
     snapshotContentSource,
     sourceType,
-} from '../../../controllers/provisioner/plan.ts';
-import type { CloneInputs, DataSource, SnapshotInputs, VolumeSnapshot, VolumeSnapshotContent } from '../../../controllers/provisioner/plan.ts';
+} from '../../../controllers/provisioner/decide.ts';
+import type { CloneInputs, DataSource, SnapshotInputs, VolumeSnapshot, VolumeSnapshotContent } from '../../../controllers/provisioner/decide.ts';
 import { snapshotReadError } from '../../../controllers/provisioner/reconcile.ts';
 import type { ControllerCapabilityName } from '../../../src/csi/types.ts';
 

@@ -76,9 +76,18 @@ describe('decideClaim', () => {
             "Waiting for a volume to be created either by the external provisioner 'x.io' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
         );
     });
-    it('a class without volumeBindingMode is an error', () => {
+    it('a class without volumeBindingMode is bad input: an outcome with the event, never an exception', () => {
         const bad = { ...sc('b', 'p'), volumeBindingMode: undefined };
-        assert.throws(() => decideClaim(pvc('c', '1Gi', { cls: 'b' }), world([], [bad])), /VolumeBindingMode not set for StorageClass "b"/);
+        const d = decideClaim(pvc('c', '1Gi', { cls: 'b' }), world([], [bad]));
+        assert.equal(d.action, 'invalid');
+        assert.deepEqual(d.events, [{ on: 'claim', type: 'Warning', reason: 'FailedBinding', message: 'VolumeBindingMode not set for StorageClass "b"' }]);
+    });
+    it('an invalid selector operator is bad input too', () => {
+        const c = pvc('c', '1Gi');
+        c.spec = { ...c.spec, selector: { matchExpressions: [{ key: 'k', operator: 'Near' }] } };
+        const d = decideClaim(c, world([pv('a', '1Gi')]));
+        assert.equal(d.action, 'invalid');
+        assert.match(d.events[0]?.message ?? '', /"Near" is not a valid label selector operator/);
     });
     it('VolumeMismatch message names the volume and the reason', () => {
         const d = decideClaim(pvc('c', '1Gi', { volumeName: 'a', cls: 'x' }), world([pv('a', '1Gi')]));

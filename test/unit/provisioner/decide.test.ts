@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Node, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { ProvisionError, accessibilityRequirements, buildPV, flattenAllowed, fsTypeOf, makeVolumeName, secretRef, stripParameters, toCsiAccessModes, volumeCapabilities } from '../../../controllers/provisioner/plan.ts';
+import { ProvisionError, accessibilityRequirements, buildPV, flattenAllowed, fsTypeOf, makeVolumeName, secretRef, stripParameters, toCsiAccessModes, volumeCapabilities } from '../../../controllers/provisioner/decide.ts';
 
 const claim = (o: Partial<V1PersistentVolumeClaim['spec']> = {}, ann?: Record<string, string>): V1PersistentVolumeClaim => ({
     metadata: { name: 'data-0', namespace: 'team', uid: '1234-abcd-5678', annotations: ann, resourceVersion: '7' },

@@ -62,3 +62,14 @@ export function vaSource(va: V1VolumeAttachment, pv: (name: string) => V1Persist
     }
     throw new Error('neither InlineCSIVolumeSource nor PersistentVolumeName specified in VA source');
 }
+
+/**
+ * True when an update changed nothing but attach/detach errors (external-attacher
+ * shouldEnqueueVAChange): our own error write must not retrigger the VolumeAttachment.
+ */
+export function onlyErrorsChanged(a: V1VolumeAttachment, b: V1VolumeAttachment): boolean {
+    if (a.metadata?.resourceVersion === b.metadata?.resourceVersion) return false;
+    const strip = (v: V1VolumeAttachment) =>
+        JSON.stringify({ m: { ...v.metadata, resourceVersion: undefined, managedFields: undefined }, s: v.spec, st: { ...v.status, attachError: undefined, detachError: undefined } });
+    return strip(a) === strip(b);
+}
