@@ -13,6 +13,7 @@ import type { EventRecorder } from '../../src/kube/events.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import type { ReconcileResult } from '../../src/runtime/result.ts';
 import { POD_CLAIM_INDEX, VA_PV_INDEX } from '../../src/storage/indexers.ts';
+import { claimRefKey } from '../../src/storage/helpers.ts';
 import { crashPoint } from '../../src/runtime/faults.ts';
 import type { QueueRef } from '../../src/runtime/loop.ts';
 import { isInlineMigratable, isMigratable, translateInTreeSpecToCSI } from '../../src/migration/index.ts';
@@ -219,9 +220,10 @@ export class AttachDetach {
     /** Nodes whose pods wait for a volume: requeue them when it is released somewhere. */
     private wakeWaiters(pvName: string | undefined, except?: string): void {
         if (!pvName) return;
-        const ref = this.s.volumes.get(pvName)?.spec?.claimRef;
-        if (!ref?.name) return;
-        for (const p of this.s.pods.byIndex(POD_CLAIM_INDEX, `${ref.namespace}/${ref.name}`)) {
+        const pv = this.s.volumes.get(pvName);
+        const key = pv && claimRefKey(pv);
+        if (!key) return;
+        for (const p of this.s.pods.byIndex(POD_CLAIM_INDEX, key)) {
             if (p.spec?.nodeName && p.spec.nodeName !== except) this.s.nodeQueue.add(p.spec.nodeName);
         }
     }

@@ -7,7 +7,8 @@ import { DRIVER_STARTING_RETRY_MS } from '../../src/csi/registry.ts';
 import type { DriverEntry, DriverRegistry } from '../../src/csi/registry.ts';
 import { MERGE_PATCH } from '../../src/kube/client.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
-import { secretReferenceError } from '../../src/kube/names.ts';
+import { readSecretData } from '../../src/kube/secrets.ts';
+import type { SecretReadError } from '../../src/kube/secrets.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { addFinalizerPatch, updateFinalizer } from '../../src/kube/patch.ts';
@@ -54,16 +55,14 @@ export class Attacher {
         }
     }
 
+    /** getCredentials: the controllerPublishSecretRef's data, undefined when the PV names none. */
     private async readSecrets(ref: { name?: string; namespace?: string } | undefined): Promise<Record<string, string> | undefined> {
         if (!ref?.name) return undefined;
-        // Validated as the API server would before it goes into a request (a PV is user input).
-        const invalid = secretReferenceError(ref.name, ref.namespace ?? '');
-        if (invalid) throw new Error(`invalid controllerPublishSecretRef: ${invalid}`);
         try {
-            const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace ?? '' });
-            return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+            return await readSecretData(this.s.core, { name: ref.name, namespace: ref.namespace ?? '' });
         } catch (err) {
-            throw new Error(`failed to load secret "${ref.namespace}/${ref.name}": ${(err as Error).message}`);
+            const e = err as SecretReadError;
+            throw new Error(e.invalid ? `invalid controllerPublishSecretRef: ${e.message}` : `failed to load secret "${ref.namespace}/${ref.name}": ${e.message}`);
         }
     }
 

@@ -11,7 +11,9 @@ import { describeCsiError, grpcCode, mayBeInProgress } from '../../src/csi/error
 import type { CreateVolumeRequest, VolumeContentSource } from '../../src/csi/types.ts';
 import { isAlreadyExists, isNotFound, toStatus } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/kube/events.ts';
-import { secretReferenceError } from '../../src/kube/names.ts';
+import { keyOf } from '../../src/kube/resources.ts';
+import { readSecretData } from '../../src/kube/secrets.ts';
+import type { SecretReadError, SecretRef } from '../../src/kube/secrets.ts';
 import { fresherFromCache } from '../../src/kube/informer.ts';
 import type { SharedInformer } from '../../src/kube/informer.ts';
 import { updateFinalizer } from '../../src/kube/patch.ts';
@@ -128,7 +130,7 @@ export class Provisioner {
         const name = claim.metadata?.name ?? '';
         const namespace = claim.metadata?.namespace ?? '';
         return updateFinalizer(claim, FINALIZER_PROVISIONING, add, {
-            read: () => fresherFromCache(this.s.claims, `${namespace}/${name}`, claim.metadata?.resourceVersion),
+            read: () => fresherFromCache(this.s.claims, keyOf(claim), claim.metadata?.resourceVersion),
             patch: (body) => this.s.core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }),
         });
     }
@@ -141,15 +143,13 @@ export class Provisioner {
         });
     }
 
-    private async readSecret(ref: { name: string; namespace: string }): Promise<Record<string, string>> {
-        // Names read from objects (the PV's deletion-secret annotations) are checked before any GET.
-        const invalid = secretReferenceError(ref.name, ref.namespace);
-        if (invalid) throw new ProvisionError(`invalid secret reference: ${invalid}`, { final: true });
+    private async readSecret(ref: SecretRef): Promise<Record<string, string>> {
         try {
-            const s = await this.s.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
-            return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+            return await readSecretData(this.s.core, ref);
         } catch (err) {
-            throw new ProvisionError(`error getting secret ${ref.name} in namespace ${ref.namespace}: ${isNotFound(err) ? `secrets "${ref.name}" not found` : (err as Error).message}`);
+            const e = err as SecretReadError;
+            if (e.invalid) throw new ProvisionError(`invalid secret reference: ${e.message}`, { final: true });
+            throw new ProvisionError(`error getting secret ${ref.name} in namespace ${ref.namespace}: ${e.message}`);
         }
     }
 
@@ -225,7 +225,7 @@ export class Provisioner {
                 const name = src.metadata?.name ?? '';
                 const namespace = src.metadata?.namespace ?? '';
                 await updateFinalizer(src, FINALIZER_CLONE_PROTECTION, true, {
-                    read: () => fresherFromCache(this.s.claims, `${namespace}/${name}`, src.metadata?.resourceVersion),
+                    read: () => fresherFromCache(this.s.claims, keyOf(src), src.metadata?.resourceVersion),
                     patch: (body) => this.s.core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }),
                 }).catch((err: unknown) => {
                     throw new ProvisionError(`failed to add finalizer ${FINALIZER_CLONE_PROTECTION} to source PVC ${namespace}/${name}: ${toStatus(err).message}`);

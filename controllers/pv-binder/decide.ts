@@ -18,6 +18,7 @@ import {
     defaultClass,
     isVolumeBoundToClaim,
     volumeModeOf,
+    claimKey,
 } from '../../src/storage/helpers.ts';
 import { checkVolumeSatisfyClaim } from './volume-index.ts';
 
@@ -253,7 +254,7 @@ export function decideVolume(pv: V1PersistentVolume, claim: V1PersistentVolumeCl
                 ],
             };
         }
-        return { action: 'enqueue-claim', claimKey: `${claim.metadata?.namespace}/${claim.metadata?.name}`, events: [] };
+        return { action: 'enqueue-claim', claimKey: claimKey(claim), events: [] };
     }
     if (volumeName === pv.metadata?.name) return { action: 'phase', phase: 'Bound', events: [] };
     const ann = pv.metadata?.annotations ?? {};

@@ -21,6 +21,8 @@ import {
     claimRequest,
     isVolumeBoundToClaim,
     volumeClass,
+    claimKey,
+    claimRefKey,
 } from '../../src/storage/helpers.ts';
 import { POD_CLAIM_INDEX } from '../../src/storage/indexers.ts';
 import { tryParseQuantity } from '../../src/storage/quantity.ts';
@@ -254,7 +256,7 @@ export class Binder {
      */
     async bind(pv: V1PersistentVolume, claim: V1PersistentVolumeClaim, log: Logger): Promise<void> {
         const pvName = pv.metadata?.name ?? '';
-        const claimKey = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
+        const key = claimKey(claim);
         let vol = pv;
         let wrote = false;
         const ref = vol.spec?.claimRef;
@@ -293,7 +295,7 @@ export class Binder {
         if (c.metadata?.annotations?.[ANN_BIND_COMPLETED] === undefined) ann[ANN_BIND_COMPLETED] = 'yes';
         if (Object.keys(ann).length || Object.keys(spec).length) {
             wrote = true;
-            c = await this.write(this.s.claims, claimKey, () =>
+            c = await this.write(this.s.claims, key, () =>
                 patchClaim(this.s.core, c, { ...(Object.keys(ann).length ? { metadata: { annotations: ann } } : {}), ...(Object.keys(spec).length ? { spec } : {}) }),
             );
         }
@@ -339,7 +341,7 @@ export class Binder {
             }
         }
         if (!dirty) return false;
-        const key = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
+        const key = claimKey(claim);
         await this.write(this.s.claims, key, () => patchClaimStatus(this.s.core, claim, status));
         return true;
     }
@@ -349,14 +351,14 @@ export class Binder {
     /** The claim a PV's claimRef names, if it exists with that uid; live read when `live`. */
     private async claimFor(pv: V1PersistentVolume, live: boolean): Promise<V1PersistentVolumeClaim | undefined> {
         const ref = pv.spec?.claimRef;
-        if (!ref?.name) return undefined;
-        const key = `${ref.namespace ?? ''}/${ref.name}`;
+        const key = claimRefKey(pv);
+        if (!ref || !key) return undefined;
         if (!live) {
             const cached = this.s.claims.get(key);
             return cached?.metadata?.uid === ref.uid ? cached : undefined;
         }
         try {
-            const c = await this.s.core.readNamespacedPersistentVolumeClaim({ name: ref.name, namespace: ref.namespace ?? '' });
+            const c = await this.s.core.readNamespacedPersistentVolumeClaim({ name: ref.name ?? '', namespace: ref.namespace ?? '' });
             return c.metadata?.uid === ref.uid ? c : undefined;
         } catch (err) {
             if (isNotFound(err)) return undefined;
@@ -423,9 +425,9 @@ export class Binder {
 
     /** decideReclaim with the pods and claim cache it needs. */
     private reclaimDecision(pv: V1PersistentVolume): VolumeDecision {
-        const ref = pv.spec?.claimRef;
-        const pods = ref ? this.s.pods.byIndex(POD_CLAIM_INDEX, `${ref.namespace}/${ref.name}`) : [];
-        const claimCached = !!(ref && this.s.claims.get(`${ref.namespace}/${ref.name}`));
+        const key = claimRefKey(pv);
+        const pods = key ? this.s.pods.byIndex(POD_CLAIM_INDEX, key) : [];
+        const claimCached = !!(key && this.s.claims.get(key));
         return decideReclaim(pv, pods, claimCached);
     }
 

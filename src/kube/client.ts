@@ -13,7 +13,6 @@ import {
     setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ApiType, ConfigurationOptions, HttpLibrary, Middleware, ObservableMiddleware } from '@kubernetes/client-node';
-import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
 import { abortError, currentSignal, recordWrite } from '../runtime/scope.ts';
 import { TokenBucket } from '../runtime/ratelimit.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -196,26 +195,6 @@ export function makeClients(kc: KubeConfig, opts: ClientOptions): KubeClients {
 export function makeLeaderElectionClient(kc: KubeConfig, opts: ClientOptions & { requestTimeoutMs: number }): CoordinationV1Api {
     const limiter = new TokenBucket(opts.qps, opts.burst);
     return apiFactory(kc, { limiter, metrics: opts.metrics, userAgent: `${USER_AGENT}/leader-election`, requestTimeoutMs: opts.requestTimeoutMs })(CoordinationV1Api);
-}
-
-/**
- * Per-call options that abort the request when signal aborts (e.g. the end of a leader-election
- * renewal round, client-go's `context.WithTimeout(ctx, RenewDeadline)`).
- */
-export function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> {
-    return {
-        middlewareMergeStrategy: 'append',
-        middleware: [
-            {
-                pre(ctx) {
-                    const own = ctx.getSignal();
-                    ctx.setSignal(own ? AbortSignal.any([own, signal]) : signal);
-                    return of(ctx);
-                },
-                post: (res) => of(res),
-            },
-        ],
-    };
 }
 
 /** Per-call options that send a PATCH as a JSON merge patch (RFC 7386). */

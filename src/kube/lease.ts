@@ -1,7 +1,7 @@
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { withSignal } from './client.ts';
+import { withSignal } from '../runtime/scope.ts';
 import { describeError, isConflict, isAlreadyExists, isNotFound } from './errors.ts';
 
 export interface LeaseElectorOptions {
@@ -185,11 +185,15 @@ export class LeaseElector {
      * One client-go tryAcquireOrRenew: the leader's optimistic renewal when its lease is valid,
      * else GET the Lease and take it if it is ours, free, or expired (judged from when we
      * observed it change). Returns true when we hold the lease afterwards; never throws.
-     * @param signal aborts the requests (the end of a renewal round)
+     * @param signal aborts the requests (the end of a renewal round), through the scope the API
+     *   client reads (src/runtime/scope.ts)
      */
     async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
+        return signal ? withSignal(signal, () => this.attempt(signal)) : this.attempt(undefined);
+    }
+
+    private async attempt(signal: AbortSignal | undefined): Promise<boolean> {
         const { api, namespace, name, identity } = this.o;
-        const opts = signal ? withSignal(signal) : undefined;
         const now = new V1MicroTime();
         const durationSeconds = Math.max(1, Math.round(this.o.leaseDurationMs / 1000));
         // 1. Fast path: the leader renews the Lease it last wrote (its resourceVersion is the precondition).
@@ -200,7 +204,7 @@ export class LeaseElector {
                 spec: { ...spec, holderIdentity: identity, leaseDurationSeconds: durationSeconds, renewTime: now, acquireTime: spec.acquireTime ? new V1MicroTime(spec.acquireTime) : now },
             };
             try {
-                const updated = await api.replaceNamespacedLease({ name, namespace, body }, opts);
+                const updated = await api.replaceNamespacedLease({ name, namespace, body });
                 this.observe(updated);
                 this.lastRenew = Date.now();
                 return true;
@@ -212,7 +216,7 @@ export class LeaseElector {
         // 2. Read (or create) the Lease.
         let lease: V1Lease;
         try {
-            lease = await api.readNamespacedLease({ name, namespace }, opts);
+            lease = await api.readNamespacedLease({ name, namespace });
         } catch (err) {
             if (!isNotFound(err)) {
                 if (!signal?.aborted) this.o.log.warn({ err: describeError(err) }, 'Error retrieving lease');
@@ -227,7 +231,6 @@ export class LeaseElector {
                             spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
                         },
                     },
-                    opts,
                 );
                 this.observe(created);
                 this.lastRenew = Date.now();
@@ -263,7 +266,7 @@ export class LeaseElector {
             },
         };
         try {
-            const updated = await api.replaceNamespacedLease({ name, namespace, body }, opts);
+            const updated = await api.replaceNamespacedLease({ name, namespace, body });
             this.observe(updated);
             this.lastRenew = Date.now();
             return true;
