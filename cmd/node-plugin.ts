@@ -23,7 +23,7 @@ on a unix socket, for the kubelet (register it with node-driver-registrar). Need
   --topology-key=KEY            report this topology key in NodeGetInfo (the controller-manager's
                                 --builtin-driver-topology-key must name the same key); default none
   --topology-value=VALUE        this node's value of the key (default: the node ID)
-  --log-level=LEVEL             debug, info, warn or error (default info)
+  --log-level=LEVEL             trace, debug, info, warn or error (default info)
   -h, --help                    this text`;
 
 const Options = z.object({
@@ -32,7 +32,7 @@ const Options = z.object({
     'data-dir': z.string().min(1, 'must not be empty'),
     'topology-key': z.string().min(1).optional(),
     'topology-value': z.string().min(1).optional(),
-    'log-level': z.enum(['debug', 'info', 'warn', 'error']),
+    'log-level': z.enum(['trace', 'debug', 'info', 'warn', 'error']),
 });
 
 /**
