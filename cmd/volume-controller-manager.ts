@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // volume-controller-manager: the Kubernetes volume controllers in one leader-elected process.
 // The entry point wires the runtime (src/) to the controllers (controllers/); neither imports it.
+// Subcommand: `node-plugin` serves the built-in CSI driver's node plugin (cmd/node-plugin.ts).
 import { CONTROLLERS } from '../controllers/index.ts';
 import { ConfigError, helpText, loadConfig } from '../src/config.ts';
 import type { Config } from '../src/config.ts';
@@ -68,6 +69,7 @@ async function main(): Promise<number> {
         const builtin = new BuiltinDriver({
             dataDir: config.builtinDriverDir,
             capacityBytes: parseQuantity(config.builtinDriverCapacity),
+            topologyKey: config.builtinDriverTopologyKey,
             nodeIds: () =>
                 csiNodes
                     .list()
@@ -159,7 +161,9 @@ async function main(): Promise<number> {
     return 0;
 }
 
-main().then(
+// `volume-controller-manager node-plugin …` runs the built-in driver's node plugin instead (cmd/node-plugin.ts).
+const entry = process.argv[2] === 'node-plugin' ? import('./node-plugin.ts').then((m) => m.runNodePlugin(process.argv.slice(3))) : main();
+entry.then(
     (code) => {
         process.exitCode = code;
         // Let pino flush, then make sure nothing (sockets, timers) holds the process open.

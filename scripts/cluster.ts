@@ -1,7 +1,8 @@
-// `npm run cluster -- start|stop|status|sweep --dir DIR [--scheduler] [--nodes N [--hostpath]] [--no-crds]`:
+// `npm run cluster -- start|stop|status|sweep --dir DIR [--scheduler] [--nodes N [--hostpath] [--builtin]] [--no-crds]`:
 // a real local control plane (etcd + kube-apiserver [+ kube-scheduler]) built by `npm run
 // testbin`, with the snapshot CRDs of crds/ installed unless --no-crds, and with --nodes N that many real nodes (kubelet + containerd each; root only, see
-// scripts/lib/nodes.ts). `start` leaves it running in the background and prints the kubeconfig
+// scripts/lib/nodes.ts), optionally with the hostpath driver's and our built-in driver's node
+// plugins (--hostpath, --builtin: run the controller-manager with --builtin-driver-dir=DIR/builtin-data). `start` leaves it running in the background and prints the kubeconfig
 // path; `stop` shuts it down and leaves no process, mount, link or cgroup behind; `sweep` cleans
 // up node-tier clusters whose owner died without stopping them.
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import { ControlPlane, stopDetached } from './lib/control-plane.ts';
 import { NodeCluster, stopNodeClusterDetached, sweepAbandoned } from './lib/nodes.ts';
 import { ensureTestbin } from './lib/testbin.ts';
 
-const USAGE = 'usage: npm run cluster -- start|stop|status --dir DIR [--scheduler] [--nodes N [--hostpath]] [--no-crds]\n       npm run cluster -- sweep';
+const USAGE = 'usage: npm run cluster -- start|stop|status --dir DIR [--scheduler] [--nodes N [--hostpath] [--builtin]] [--no-crds]\n       npm run cluster -- sweep';
 const { values, positionals } = parseArgs({
     allowNegative: true,
     allowPositionals: true,
@@ -20,6 +21,7 @@ const { values, positionals } = parseArgs({
         scheduler: { type: 'boolean', default: false },
         nodes: { type: 'string' },
         hostpath: { type: 'boolean', default: false },
+        builtin: { type: 'boolean', default: false },
         crds: { type: 'boolean', default: true },
         help: { type: 'boolean', short: 'h' },
     },
@@ -34,9 +36,11 @@ if (!Number.isInteger(nodes) || nodes < 0 || (values.nodes !== undefined && node
     console.error(`--nodes wants a whole number >= 1, got "${values.nodes}"\n${USAGE}`);
     process.exit(2);
 }
-if (values.hostpath && !nodes) {
-    console.error(`--hostpath needs --nodes N\n${USAGE}`);
-    process.exit(2);
+for (const flag of ['hostpath', 'builtin'] as const) {
+    if (values[flag] && !nodes) {
+        console.error(`--${flag} needs --nodes N\n${USAGE}`);
+        process.exit(2);
+    }
 }
 
 if (cmd === 'sweep') {
@@ -52,9 +56,9 @@ if (cmd === 'start') {
         process.exit(1);
     }
     if (nodes) {
-        ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl', 'kubelet', ...(values.hostpath ? ['hostpathplugin', 'csi-node-driver-registrar'] : [])]);
+        ensureTestbin(['etcd', 'kube-apiserver', 'kube-scheduler', 'kubectl', 'kubelet', ...(values.hostpath ? ['hostpathplugin'] : []), ...(values.hostpath || values.builtin ? ['csi-node-driver-registrar'] : [])]);
         const t0 = Date.now();
-        const c = new NodeCluster({ dir, nodes, hostpath: values.hostpath, crds: values.crds, detached: true, progress: (l) => console.log(`[cluster ${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}`) });
+        const c = new NodeCluster({ dir, nodes, hostpath: values.hostpath, builtin: values.builtin, crds: values.crds, detached: true, progress: (l) => console.log(`[cluster ${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}`) });
         try {
             await c.start();
         } catch (e) {
@@ -64,7 +68,8 @@ if (cmd === 'start') {
         }
         console.log(`control plane up at ${c.cp.server}`);
         console.log(`kubeconfig: ${c.kubeconfig}`);
-        for (const n of c.nodes) console.log(`${n.name}: kubelet root ${n.kubeletRoot}${n.hostpathEndpoint ? `, hostpathplugin ${n.hostpathEndpoint}` : ''}`);
+        for (const n of c.nodes) console.log(`${n.name}: kubelet root ${n.kubeletRoot}${n.hostpathEndpoint ? `, hostpathplugin ${n.hostpathEndpoint}` : ''}${n.builtinEndpoint ? `, built-in node plugin ${n.builtinEndpoint}` : ''}`);
+        if (values.builtin) console.log(`built-in driver data directory: ${c.builtinDataDir} (npm start -- --kubeconfig ${c.kubeconfig} --builtin-driver-dir=${c.builtinDataDir})`);
         console.log(`try: kubectl --kubeconfig ${c.kubeconfig} get nodes -o wide`);
         process.exit(0);
     }

@@ -130,6 +130,11 @@ export const FLAGS = {
     },
     'builtin-driver-dir': { schema: z.string().min(1), def: undefined, help: `Enable the built-in CSI driver (dir.csi.volume-controller-manager.io), keeping its volumes in this directory. Off when unset.` },
     'builtin-driver-capacity': { schema: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'want a quantity such as 100Gi'), def: '100Gi', help: 'Total capacity of the built-in driver.' },
+    'builtin-driver-topology-key': {
+        schema: z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'want a label key such as topology.dir.csi.volume-controller-manager.io/node'),
+        def: undefined,
+        help: 'Topology key of the built-in driver: it then reports VOLUME_ACCESSIBILITY_CONSTRAINTS and places each volume in the segment the provisioner prefers (its node plugins must report the same key). Off when unset: volumes are reachable from every node.',
+    },
     timeout: { schema: positiveDuration, def: '10s', help: 'Timeout of each CSI call.' },
     'volume-name-prefix': { schema: z.string().min(1, 'volume name prefix cannot be of length 0'), def: 'pvc', help: 'Prefix of provisioned volume and PV names.' },
     'volume-name-uuid-length': { schema: z.string().regex(/^-?\d+$/, 'want an integer').transform(Number), def: '-1', help: 'Truncate the claim UID in volume names to this many characters (dashes removed); -1 keeps the whole UID.' },
@@ -170,6 +175,8 @@ export interface Config {
     builtinDriverDir: string | undefined;
     /** Built-in driver capacity, as a quantity string. */
     builtinDriverCapacity: string;
+    /** Built-in driver topology key, or undefined when it reports no topology. */
+    builtinDriverTopologyKey: string | undefined;
     /** Per CSI call timeout in ms. */
     csiTimeoutMs: number;
     volumeNamePrefix: string;
@@ -217,7 +224,14 @@ function tokenize(argv: string[]): { values: Map<string, string>; help: boolean 
 
 /** The `--help` text: every flag with its default and meaning. */
 export function helpText(): string {
-    const lines = ['Usage: volume-controller-manager [flags]', '', 'Runs the Kubernetes volume controllers in one leader-elected process.', '', 'Flags:'];
+    const lines = [
+        'Usage: volume-controller-manager [flags]',
+        '       volume-controller-manager node-plugin --endpoint=unix:///PATH --node-id=ID --data-dir=DIR (the built-in driver\'s node plugin; node-plugin --help)',
+        '',
+        'Runs the Kubernetes volume controllers in one leader-elected process.',
+        '',
+        'Flags:',
+    ];
     for (const [name, spec] of Object.entries(FLAGS) as [string, FlagSpec][]) {
         const def = spec.def !== undefined ? ` (default ${JSON.stringify(spec.def)})` : '';
         const env = spec.env ? ` [env ${spec.env}]` : '';
@@ -272,6 +286,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         csiDrivers: get('csi-drivers') as Record<string, string>,
         builtinDriverDir: get('builtin-driver-dir') as string | undefined,
         builtinDriverCapacity: get('builtin-driver-capacity') as string,
+        builtinDriverTopologyKey: get('builtin-driver-topology-key') as string | undefined,
         csiTimeoutMs: get('timeout') as number,
         volumeNamePrefix: get('volume-name-prefix') as string,
         volumeNameUuidLength: get('volume-name-uuid-length') as number,

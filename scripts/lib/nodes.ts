@@ -1,6 +1,7 @@
 // The node tier: a local control plane (ControlPlane, with kube-scheduler) plus N real nodes on
-// this machine, each a kubelet with its own containerd, and optionally the hostpath CSI driver
-// (hostpathplugin + node-driver-registrar) registered with every kubelet. Used by
+// this machine, each a kubelet with its own containerd, and optionally CSI node plugins
+// registered with every kubelet through node-driver-registrar: the hostpath driver
+// (hostpathplugin) and our built-in driver (`volume-controller-manager node-plugin`). Used by
 // `npm run cluster -- start --nodes N` and by the real-node end-to-end tests.
 //
 // Several kubelets and several clusters share one machine, so everything a node owns is its own:
@@ -23,6 +24,7 @@ import { promisify } from 'node:util';
 import type { V1Node } from '@kubernetes/client-node';
 import { loadKubeConfig, makeClients } from '../../src/kube/client.ts';
 import type { KubeClients } from '../../src/kube/client.ts';
+import { BUILTIN_DRIVER_NAME } from '../../src/csi/builtin.ts';
 import { ControlPlane, freePort, stopDetached } from './control-plane.ts';
 import {
     acquireSlot,
@@ -50,6 +52,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The hostpath CSI driver's name (csi-driver-host-path). */
 export const HOSTPATH_DRIVER = 'hostpath.csi.k8s.io';
+/** The built-in driver's name, whose node plugin a cluster runs with `builtin`. */
+export const BUILTIN_DRIVER = BUILTIN_DRIVER_NAME;
+/** The topology key the built-in node plugins report with `builtin: { topology: true }` (pass the same to the manager's --builtin-driver-topology-key). */
+export const BUILTIN_TOPOLOGY_KEY = 'topology.dir.csi.volume-controller-manager.io/node';
 /** The busybox image every node has (built by scripts/node/images.sh; pods use imagePullPolicy Never). */
 export const BUSYBOX_IMAGE = 'localhost/vcm/busybox:1';
 /** containerd's sandbox image on every node (scripts/node/pause). */
@@ -66,6 +72,14 @@ export interface NodeClusterOptions {
     nodes?: number;
     /** Run hostpathplugin (attach enabled) + node-driver-registrar on every node, and create its CSIDriver (attachRequired). */
     hostpath?: boolean;
+    /**
+     * Run our built-in driver's node plugin (`volume-controller-manager node-plugin`) +
+     * node-driver-registrar on every node and create its CSIDriver (attachRequired: the
+     * controller-manager's attacher publishes). All nodes share one data directory,
+     * `<dir>/builtin-data` (NodeCluster.builtinDataDir): give it to the manager as
+     * --builtin-driver-dir. `topology: true` makes the plugins report BUILTIN_TOPOLOGY_KEY = node name.
+     */
+    builtin?: boolean | { topology?: boolean };
     /** Start processes in their own sessions so they outlive this process (the CLI's `start`). */
     detached?: boolean;
     /** Install the snapshot CRDs of crds/ (default true). */
@@ -89,6 +103,8 @@ export interface RealNode {
     hostpathEndpoint?: string;
     /** hostpathplugin's state directory (`state.json`, the volumes). */
     hostpathStateDir?: string;
+    /** Our node plugin's endpoint (Identity + Node), when started with `builtin`. */
+    builtinEndpoint?: string;
 }
 
 /** What `<dir>/nodes.json` records, so `stop --dir` and a sweep can undo everything. */
@@ -111,7 +127,7 @@ function recordedSlot(dir: string): number | undefined {
  * node needs when they are missing and we are root (scripts/node/install-packages.sh). One line,
  * meant for a test's skip message.
  */
-export function nodeTierSkipReason(o: { hostpath?: boolean } = {}): string | undefined {
+export function nodeTierSkipReason(o: { hostpath?: boolean; builtin?: boolean } = {}): string | undefined {
     if (process.platform !== 'linux') return 'real nodes need Linux';
     if (process.getuid?.() !== 0) return `real nodes need root (the kubelet mounts volumes, containerd makes namespaces and cgroups); running as uid ${process.getuid?.()}`;
     try {
@@ -133,8 +149,8 @@ export function nodeTierSkipReason(o: { hostpath?: boolean } = {}): string | und
         }
     }
     if (!fs.existsSync(path.join(testbinDir(), 'kubelet'))) return 'kubelet is not built: run npm run testbin';
-    if (o.hostpath) {
-        for (const b of ['hostpathplugin', 'csi-node-driver-registrar']) {
+    if (o.hostpath || o.builtin) {
+        for (const b of [...(o.hostpath ? ['hostpathplugin'] : []), 'csi-node-driver-registrar']) {
             if (!fs.existsSync(path.join(testbinDir(), b))) return `${b} is not built: the peers archives (../shared/peers or PEERS_DIR) were absent when npm run testbin ran`;
         }
     }
@@ -195,17 +211,22 @@ export class NodeCluster {
         return this.cp.kubeconfig;
     }
 
+    /** The built-in driver's data directory every node plugin shares (`builtin`): the manager's --builtin-driver-dir. */
+    get builtinDataDir(): string {
+        return path.join(this.dir, 'builtin-data');
+    }
+
     private say(line: string): void {
         this.opts.progress?.(line);
     }
 
     /**
      * Starts the control plane and every node, waits until each Node is Ready (and lifts the
-     * not-ready taint) and, with `hostpath`, until each CSINode lists the driver.
+     * not-ready taint) and, with `hostpath` or `builtin`, until each CSINode lists the driver.
      * @throws Error naming the component and its log when something does not come up (call stop() then)
      */
     async start(): Promise<void> {
-        const why = nodeTierSkipReason({ hostpath: this.opts.hostpath });
+        const why = nodeTierSkipReason({ hostpath: this.opts.hostpath, builtin: !!this.opts.builtin });
         if (why) throw new Error(`real nodes unavailable: ${why}`);
         this.layout = cgroupLayout();
         for (const d of ['logs', 'nodes', 'pki']) fs.mkdirSync(path.join(this.dir, d), { recursive: true });
@@ -224,11 +245,14 @@ export class NodeCluster {
         this.clients = makeClients(loadKubeConfig(this.cp.kubeconfig), { qps: 0, burst: 1 });
         for (let i = 1; i <= (this.opts.nodes as number); i++) this.nodes.push(await this.nodeSpec(i));
         this.save();
-        this.say(`starting ${this.nodes.length} node(s): containerd, kubelet${this.opts.hostpath ? ', hostpathplugin, node-driver-registrar' : ''}`);
+        const plugins = [...(this.opts.hostpath ? ['hostpathplugin'] : []), ...(this.opts.builtin ? ['node-plugin (built-in driver)'] : [])];
+        this.say(`starting ${this.nodes.length} node(s): containerd, kubelet${plugins.length ? `, ${plugins.join(', ')}, node-driver-registrar` : ''}`);
         await Promise.all(this.nodes.map((n) => this.startNode(n, images)));
-        if (this.opts.hostpath) await this.createHostpathDriver();
+        if (this.opts.hostpath) await this.createCSIDriver(HOSTPATH_DRIVER);
+        if (this.opts.builtin) await this.createCSIDriver(BUILTIN_DRIVER);
         await Promise.all(this.nodes.map((n) => this.waitReady(n)));
-        if (this.opts.hostpath) await Promise.all(this.nodes.map((n) => this.waitCSINode(n)));
+        if (this.opts.hostpath) await Promise.all(this.nodes.map((n) => this.waitCSINode(n, HOSTPATH_DRIVER, 'registrar')));
+        if (this.opts.builtin) await Promise.all(this.nodes.map((n) => this.waitCSINode(n, BUILTIN_DRIVER, 'builtin-registrar')));
         this.say(`nodes Ready: ${this.nodes.map((n) => n.name).join(', ')}`);
     }
 
@@ -271,8 +295,9 @@ export class NodeCluster {
             n.hostpathEndpoint = `unix://${path.join(kubeletRoot, 'plugins', HOSTPATH_DRIVER, 'csi.sock')}`;
             n.hostpathStateDir = path.join(dir, 'hostpath');
         }
+        if (this.opts.builtin) n.builtinEndpoint = `unix://${path.join(kubeletRoot, 'plugins', BUILTIN_DRIVER, 'csi.sock')}`;
         // Unix socket paths are limited to 107 bytes; the registrar's is the longest.
-        const longest = path.join(kubeletRoot, 'plugins_registry', `${HOSTPATH_DRIVER}-reg.sock`);
+        const longest = path.join(kubeletRoot, 'plugins_registry', `${this.opts.builtin ? BUILTIN_DRIVER : HOSTPATH_DRIVER}-reg.sock`);
         if (longest.length > 107) throw new Error(`cluster directory ${this.dir} is too long for unix sockets below it (${longest.length} > 107 bytes): use a shorter --dir`);
         return n;
     }
@@ -359,12 +384,43 @@ export class NodeCluster {
                 '--v=2',
             ]);
         }
+        if (this.opts.builtin) await this.startBuiltinPlugin(n);
         await this.waitFor(kid, `kubelet ${n.name} healthz`, () => httpOk(`http://127.0.0.1:${n.healthzPort}/healthz`), 60_000);
     }
 
-    private async createHostpathDriver(): Promise<void> {
+    /**
+     * Our node plugin, exactly as a vendor driver's: the `node-plugin` subcommand of our entry
+     * point on the kubelet's plugin socket, registered by node-driver-registrar, sharing the
+     * cluster's built-in data directory.
+     */
+    private async startBuiltinPlugin(n: RealNode): Promise<void> {
+        const sock = (n.builtinEndpoint as string).slice('unix://'.length);
+        fs.mkdirSync(path.dirname(sock), { recursive: true });
+        fs.mkdirSync(path.join(n.kubeletRoot, 'plugins_registry'), { recursive: true });
+        const topology = typeof this.opts.builtin === 'object' && this.opts.builtin.topology ? [`--topology-key=${BUILTIN_TOPOLOGY_KEY}`] : [];
+        const id = `${n.name}/builtin`;
+        this.spawnIn(id, `${n.cgroup}/csi`, process.execPath, [
+            path.join(REPO_ROOT, 'cmd', 'volume-controller-manager.ts'),
+            'node-plugin',
+            `--endpoint=${n.builtinEndpoint}`,
+            `--node-id=${n.name}`,
+            `--data-dir=${this.builtinDataDir}`,
+            ...topology,
+            '--log-level=debug',
+        ]);
+        await this.waitFor(id, `node plugin socket ${sock}`, async () => fs.existsSync(sock), 30_000);
+        this.spawnIn(`${n.name}/builtin-registrar`, `${n.cgroup}/csi`, testbinPath('csi-node-driver-registrar'), [
+            `--csi-address=${sock}`,
+            `--kubelet-registration-path=${sock}`,
+            `--plugin-registration-path=${path.join(n.kubeletRoot, 'plugins_registry')}`,
+            '--v=2',
+        ]);
+    }
+
+    /** The CSIDriver object of a driver whose node plugins run here: attach required, as the controller-manager's attacher publishes. */
+    private async createCSIDriver(name: string): Promise<void> {
         await this.clients.storage.createCSIDriver({
-            body: { metadata: { name: HOSTPATH_DRIVER }, spec: { attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'], fsGroupPolicy: 'File' } },
+            body: { metadata: { name }, spec: { attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'], fsGroupPolicy: 'File' } },
         });
     }
 
@@ -387,10 +443,10 @@ export class NodeCluster {
         }
     }
 
-    private async waitCSINode(n: RealNode): Promise<void> {
-        await this.waitFor(`${n.name}/registrar`, `${HOSTPATH_DRIVER} registered in CSINode ${n.name}`, async () => {
+    private async waitCSINode(n: RealNode, driver: string, registrar: string): Promise<void> {
+        await this.waitFor(`${n.name}/${registrar}`, `${driver} registered in CSINode ${n.name}`, async () => {
             const c = await this.clients.storage.readCSINode({ name: n.name });
-            return !!c.spec?.drivers?.some((d) => d.name === HOSTPATH_DRIVER);
+            return !!c.spec?.drivers?.some((d) => d.name === driver);
         }, 60_000);
     }
 

@@ -14,6 +14,7 @@ import type {
     Snapshot,
     Volume,
     VolumeCondition,
+    VolumeExpansionType,
     VolumeUsage,
 } from './types.ts';
 import { abortError, currentSignal, withSignal } from '../runtime/scope.ts';
@@ -170,6 +171,12 @@ export class GrpcCsiClient implements Required<CsiClient>, CsiNodeClient {
     async getPluginCapabilities(): Promise<PluginCapabilityName[]> {
         const r = await this.call<{ capabilities?: { service?: { type: PluginCapabilityName } }[] }>(this.identity, 'GetPluginCapabilities', {});
         return (r.capabilities ?? []).map((c) => c.service?.type).filter((t): t is PluginCapabilityName => !!t);
+    }
+
+    async getPluginVolumeExpansion(): Promise<VolumeExpansionType | undefined> {
+        const r = await this.call<{ capabilities?: { volume_expansion?: { type: VolumeExpansionType | 'UNKNOWN' } }[] }>(this.identity, 'GetPluginCapabilities', {});
+        const t = r.capabilities?.find((c) => c.volume_expansion)?.volume_expansion?.type;
+        return t && t !== 'UNKNOWN' ? t : undefined;
     }
 
     async probe(): Promise<boolean> {
@@ -348,7 +355,11 @@ export async function serveDriver(driver: ServedDriver, endpoint: string): Promi
     });
     server.addService(s.Identity.service, {
         GetPluginInfo: wrap(() => m('getPluginInfo')()),
-        GetPluginCapabilities: wrap(async () => ({ capabilities: (await m('getPluginCapabilities')()).map((type) => ({ service: { type } })) })),
+        GetPluginCapabilities: wrap(async () => {
+            const services = (await m('getPluginCapabilities')()).map((type) => ({ service: { type } }));
+            const expansion = d.getPluginVolumeExpansion ? await d.getPluginVolumeExpansion() : undefined;
+            return { capabilities: expansion ? [...services, { volume_expansion: { type: expansion } }] : services };
+        }),
         Probe: wrap(async () => ({ ready: { value: await m('probe')() } })),
     });
     server.addService(s.Controller.service, {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Serves the built-in CSI driver on a socket, for csi-sanity and for running it as a separate
-// process: node src/csi/serve-builtin.ts --endpoint unix:///tmp/csi.sock --data-dir DIR
+// Serves the built-in CSI driver's controller role (Identity + Controller) on a socket, for
+// csi-sanity and for running it as a separate process (its node role is the `node-plugin`
+// subcommand, cmd/node-plugin.ts; both share --data-dir):
+//   node src/csi/serve-builtin.ts --endpoint unix:///tmp/csi.sock --data-dir DIR
 //   [--node-id node-1] [--known-nodes id1,id2|*] [--capacity 100Gi] [--topology-key KEY]
 import { parseArgs } from 'node:util';
 import { BuiltinDriver } from './builtin.ts';

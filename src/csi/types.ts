@@ -15,6 +15,9 @@ export type AccessModeName =
 
 export type PluginCapabilityName = 'CONTROLLER_SERVICE' | 'VOLUME_ACCESSIBILITY_CONSTRAINTS' | 'GROUP_CONTROLLER_SERVICE' | 'SNAPSHOT_METADATA_SERVICE';
 
+/** PluginCapability.VolumeExpansion.Type (UNKNOWN omitted): when a volume may be expanded (spec "ControllerExpandVolume"). */
+export type VolumeExpansionType = 'ONLINE' | 'OFFLINE';
+
 export type ControllerCapabilityName =
     | 'CREATE_DELETE_VOLUME'
     | 'PUBLISH_UNPUBLISH_VOLUME'
@@ -270,6 +273,8 @@ export interface NodeInfo {
 export interface CsiClient {
     getPluginInfo(): Promise<{ name: string; vendor_version: string; manifest?: StringMap }>;
     getPluginCapabilities(): Promise<PluginCapabilityName[]>;
+    /** The VolumeExpansion plugin capability, if the driver reports one (undefined: none). */
+    getPluginVolumeExpansion?(): Promise<VolumeExpansionType | undefined>;
     /** true when ready (a missing `ready` counts as ready, as upstream). */
     probe(): Promise<boolean>;
     controllerGetCapabilities(): Promise<ControllerCapabilityName[]>;

@@ -3,7 +3,8 @@
 // refused with a clear message, the install notes, Secrets access, scheduling and disruption,
 // the ServiceMonitor gate (real discovery through `helm install --dry-run=server`), and the
 // `helm test` hook's script run against a real API server and a running leader, and the
-// snapshot CRDs installed with a release, kept on uninstall, and left alone with crds.install=false.
+// snapshot CRDs installed with a release, kept on uninstall, and left alone with crds.install=false,
+// and the built-in driver's node plugin DaemonSet and CSIDriver.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { KubernetesObjectApi, loadAllYaml, loadYaml } from '@kubernetes/client-node';
-import type { KubernetesObject, V1ClusterRole, V1Deployment, V1Pod, V1PodDisruptionBudget, V1Role } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ClusterRole, V1CSIDriver, V1DaemonSet, V1Deployment, V1Pod, V1PodDisruptionBudget, V1Role } from '@kubernetes/client-node';
 import { REPO_ROOT, testbinPath } from '../../scripts/lib/testbin.ts';
 import { ManagerProcess, childEnv, eventually, managerArgs, useCluster } from '../support/env.ts';
 import type { TestCluster } from '../support/env.ts';
@@ -80,7 +81,7 @@ describe('Helm chart', () => {
 
         // Every leaf of values.yaml is a row of the values table. Objects passed through to the
         // pod spec as they are (securityContext, resources) are documented as one value.
-        const passThrough = new Set(['resources', 'podSecurityContext', 'securityContext', 'driverContainer.securityContext', 'driverContainer.resources']);
+        const passThrough = new Set(['resources', 'podSecurityContext', 'securityContext', 'driverContainer.securityContext', 'driverContainer.resources', 'nodePlugin.securityContext', 'nodePlugin.resources', 'nodePlugin.registrar.resources']);
         const values = loadYaml<Record<string, unknown>>(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'));
         const leaves: string[] = [];
         const walk = (o: Record<string, unknown>, prefix: string) => {
@@ -114,6 +115,12 @@ describe('Helm chart', () => {
             [['--set', 'crds.install=maybe'], /crds\/install': got string, want boolean/],
             // Two replicas with per-pod emptyDirs would each keep their own built-in volumes.
             [['--set', 'builtinDriver.enabled=true'], /builtinDriver.enabled with replicaCount > 1 needs builtinDriver.existingClaim/],
+            [['--set', 'nodePlugin.kubeletDir=var/lib/kubelet'], /nodePlugin\/kubeletDir/],
+            [['--set', 'nodePlugin.registrar.image='], /registrar\/image/],
+            [['--set', 'builtinDriver.topologyKey=not a key'], /builtinDriver\/topologyKey/],
+            // The node plugin serves only the built-in driver, and only from the controller's shared directory.
+            [['--set', 'nodePlugin.enabled=true'], /nodePlugin\.enabled needs builtinDriver\.enabled/],
+            [['--set', 'nodePlugin.enabled=true', '--set', 'builtinDriver.enabled=true', '--set', 'replicaCount=1'], /nodePlugin\.enabled needs builtinDriver\.existingClaim/],
             // templates/_validate.tpl
             [['--set', 'leaderElection.renewDeadline=15s'], /leaderElection\.renewDeadline \(15s\) must be shorter than leaderElection\.leaseDuration \(15s\)/],
             [['--set', 'leaderElection.leaseDuration=1m', '--set', 'leaderElection.renewDeadline=1m0.5s'], /renewDeadline \(1m0\.5s\) must be shorter than leaderElection\.leaseDuration \(1m\)/],
@@ -259,6 +266,55 @@ describe('Helm chart', () => {
         assert.ok(inPod?.volumes?.some((v) => v.name === 'csi-data-dir'));
     });
 
+    it('node plugin: our image as node-plugin beside the registrar, privileged only where it mounts, kubelet paths from kubeletDir, and the CSIDriver', async () => {
+        const objs = await objects('-f', path.join(EXAMPLES, 'builtin-node-plugin.yaml'), '--set', 'nodePlugin.kubeletDir=/var/lib/k0s/kubelet', '--set', 'builtinDriver.topologyKey=example.com/rack');
+        assert.equal(find(await objects(), 'DaemonSet'), undefined, 'off by default');
+        const ds = find<V1DaemonSet>(objs, 'DaemonSet', `${FULLNAME}-node`);
+        const pod = ds?.spec?.template.spec;
+        assert.ok(pod, 'a DaemonSet');
+        assert.equal(pod.automountServiceAccountToken, false, 'no API access');
+        assert.equal(pod.securityContext, undefined, 'no pod-wide privilege');
+        assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+        const [plugin, registrar] = pod.containers;
+        const dep = find<V1Deployment>(objs, 'Deployment')?.spec?.template.spec?.containers[0];
+        assert.equal(plugin?.image, dep?.image, 'the same image as the controller-manager');
+        assert.deepEqual(plugin?.args, [
+            'node-plugin',
+            '--endpoint=unix:///csi/csi.sock',
+            '--node-id=$(NODE_NAME)',
+            '--data-dir=/var/lib/volume-controller-manager/builtin',
+            '--log-level=info',
+            '--topology-key=example.com/rack',
+        ]);
+        assert.ok(dep?.args?.includes('--builtin-driver-topology-key=example.com/rack'), 'the controller reports the same key');
+        assert.equal(plugin?.securityContext?.privileged, true);
+        assert.equal(registrar?.securityContext?.privileged, undefined);
+        assert.deepEqual(registrar?.securityContext?.capabilities, { drop: ['ALL'] });
+        assert.equal(registrar?.image, 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0');
+        assert.ok(registrar?.args?.includes('--kubelet-registration-path=/var/lib/k0s/kubelet/plugins/dir.csi.volume-controller-manager.io/csi.sock'));
+        const propagation = Object.fromEntries((plugin?.volumeMounts ?? []).map((m) => [m.mountPath, m.mountPropagation ?? 'None']));
+        assert.deepEqual(propagation, {
+            '/csi': 'None',
+            '/var/lib/k0s/kubelet/plugins': 'Bidirectional',
+            '/var/lib/k0s/kubelet/pods': 'Bidirectional',
+            '/var/lib/volume-controller-manager/builtin': 'None',
+            '/run/mount': 'None',
+        });
+        const vols = Object.fromEntries((pod.volumes ?? []).map((v) => [v.name, v.hostPath?.path ?? v.persistentVolumeClaim?.claimName ?? 'emptyDir']));
+        assert.deepEqual(vols, {
+            'socket-dir': '/var/lib/k0s/kubelet/plugins/dir.csi.volume-controller-manager.io',
+            'registration-dir': '/var/lib/k0s/kubelet/plugins_registry',
+            'plugins-dir': '/var/lib/k0s/kubelet/plugins',
+            'pods-dir': '/var/lib/k0s/kubelet/pods',
+            'builtin-driver': 'vcm-builtin-data',
+            'run-mount': 'emptyDir',
+        });
+        const controllerClaim = find<V1Deployment>(objs, 'Deployment')?.spec?.template.spec?.volumes?.find((v) => v.name === 'builtin-driver')?.persistentVolumeClaim?.claimName;
+        assert.equal(controllerClaim, 'vcm-builtin-data', 'controller and node plugins share one claim');
+        const driver = find<V1CSIDriver>(objs, 'CSIDriver', 'dir.csi.volume-controller-manager.io');
+        assert.deepEqual(driver?.spec, { attachRequired: true, podInfoOnMount: false, fsGroupPolicy: 'File', volumeLifecycleModes: ['Persistent'] });
+    });
+
     const variants: [string, string[]][] = [
         ['defaults', []],
         ...examples.map((f): [string, string[]] => [`examples/${f}`, ['-f', path.join(EXAMPLES, f)]]),
@@ -266,6 +322,7 @@ describe('Helm chart', () => {
         ['no CRDs', ['--set', 'crds.install=false']],
         ['built-in driver on a shared claim, driver container', ['--set', 'builtinDriver.enabled=true', '--set', 'builtinDriver.existingClaim=vcm-builtin', '--set', 'driverContainer.enabled=true', '--set', 'driverContainer.image=example.invalid/driver:1', '--set', 'drivers[0].name=hostpath.csi.k8s.io', '--set', 'drivers[0].endpoint=unix:///csi/csi.sock']],
         ['built-in driver, one replica, emptyDir', ['--set', 'builtinDriver.enabled=true', '--set', 'replicaCount=1']],
+        ['built-in node plugin, another kubelet root, topology', ['-f', path.join(EXAMPLES, 'builtin-node-plugin.yaml'), '--set', 'nodePlugin.kubeletDir=/var/lib/k0s/kubelet', '--set', 'builtinDriver.topologyKey=topology.dir.csi.volume-controller-manager.io/node', '--set', 'nodePlugin.logLevel=debug']],
         ['only the binder', ['--set', 'controllers.attachDetach=false', '--set', 'controllers.provisioner=false', '--set', 'controllers.attacher=false']],
         [
             'every optional value set',

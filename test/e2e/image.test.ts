@@ -35,6 +35,9 @@ describe('container image build steps', () => {
         const { stdout } = await run(process.execPath, [path.join(dir, 'dist', 'cmd', 'volume-controller-manager.js'), '--help'], { cwd: dir, env });
         assert.match(stdout, /Usage: volume-controller-manager/);
         assert.match(stdout, /--builtin-driver-dir/);
+        // The same image is the built-in driver's node plugin (the chart's nodePlugin DaemonSet runs this).
+        const np = await run(process.execPath, [path.join(dir, 'dist', 'cmd', 'volume-controller-manager.js'), 'node-plugin', '--help'], { cwd: dir, env });
+        assert.match(np.stdout, /usage: volume-controller-manager node-plugin --endpoint=/);
         const bad = await run(process.execPath, [path.join(dir, 'dist', 'cmd', 'volume-controller-manager.js'), '--kube-api-qps=x'], { cwd: dir, env }).catch((e: { code: number; stderr: string }) => e);
         assert.equal((bad as { code: number }).code, 2);
     });

@@ -69,6 +69,14 @@ once its caches have synced on an empty cluster (measured on Node 24), and more 
 {{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below replicaCount (%v): otherwise no pod may ever be evicted and every node drain blocks" $pdb.minAvailable $v.replicaCount) -}}
 {{- end -}}
 {{- end -}}
+{{- if $v.nodePlugin.enabled -}}
+{{- if not $v.builtinDriver.enabled -}}
+{{- fail "nodePlugin.enabled needs builtinDriver.enabled: the node plugin serves the built-in driver's volumes, which only its controller creates" -}}
+{{- end -}}
+{{- if not $v.builtinDriver.existingClaim -}}
+{{- fail "nodePlugin.enabled needs builtinDriver.existingClaim: the node plugins must see the controller's data directory, so both mount one ReadWriteMany PersistentVolumeClaim (an NFS export or any shared filesystem); a per-pod emptyDir is invisible to the nodes" -}}
+{{- end -}}
+{{- end -}}
 {{- if eq (int $v.metrics.port) (int $v.healthProbe.port) -}}
 {{- fail (printf "metrics.port and healthProbe.port are both %v: give them different ports" $v.metrics.port) -}}
 {{- end -}}

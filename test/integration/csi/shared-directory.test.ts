@@ -1,6 +1,6 @@
 // The built-in driver keeps its state on disk, so several drivers on one directory (two replicas
 // sharing a volume, one of which takes over from the other) see the same volumes: no duplicate
-// on a CreateVolume race, and a volume created by one is really deleted by another.
+// on a CreateVolume or CreateSnapshot race, and a volume created by one is really deleted by another.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -66,6 +66,27 @@ describe('built-in driver: two processes on one directory', () => {
         assert.equal(raced.filter((r) => r.status === 'fulfilled').length, nodes.length);
         for (const n of nodes) await a.client.controllerUnpublishVolume({ volume_id: v.volume_id, node_id: n });
         await b.client.deleteVolume({ volume_id: v.volume_id });
+    });
+
+    it('snapshots are shared too: racing CreateSnapshot gives one snapshot per name; one process restores and deletes what the other cut', async () => {
+        const v = await a.client.createVolume({ name: 'snap-source', volume_capabilities: [mount()] });
+        fs.writeFileSync(path.join(v.volume_context?.path ?? '', 'f'), 'data');
+        const names = Array.from({ length: 8 }, (_, i) => `snap-race-${i}`);
+        const results = await Promise.all(names.flatMap((name) => [a, b].map((d) => d.client.createSnapshot({ name, source_volume_id: v.volume_id }).then((s) => [name, s.snapshot_id] as const))));
+        const ids = new Map<string, Set<string>>();
+        for (const [name, id] of results) ids.set(name, (ids.get(name) ?? new Set()).add(id));
+        for (const [name, set] of ids) assert.equal(set.size, 1, `${name}: one snapshot, got ${[...set].join(', ')}`);
+        assert.equal((await b.client.listSnapshots({ source_volume_id: v.volume_id })).entries.length, names.length);
+        const snapIds = [...ids.values()].map((set) => [...set][0] as string);
+        for (const id of snapIds) assert.equal(fs.readdirSync(path.join(data, 'snapshots', id)).length, 1, `${id}: the losing copy was removed`);
+        const restored = await b.client.createVolume({ name: 'restored-by-b', volume_capabilities: [mount()], volume_content_source: { snapshot: { snapshot_id: snapIds[0] as string } } });
+        assert.equal(fs.readFileSync(path.join(restored.volume_context?.path ?? '', 'f'), 'utf8'), 'data');
+        for (const id of snapIds) await a.client.deleteSnapshot({ snapshot_id: id });
+        assert.deepEqual((await b.client.listSnapshots({})).entries, []);
+        await b.client.deleteVolume({ volume_id: restored.volume_id });
+        await b.client.deleteVolume({ volume_id: v.volume_id });
+        assert.deepEqual(fs.readdirSync(path.join(data, 'snapshots')), [], 'no snapshot data left');
+        assert.deepEqual(fs.readdirSync(path.join(data, 'tmp')), [], 'no copy left in tmp/');
     });
 
     it('accounts capacity from disk: what one created counts for the other', async () => {

@@ -5,12 +5,8 @@
 // valid restore are provisioned from their source; a driver that ignores the source gets its
 // volume deleted; the cloning-protection finalizer holds the source while a clone is Pending.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { BUILTIN_DRIVER_NAME } from '../../../src/csi/builtin.ts';
 import { eventually, useCluster } from '../../support/env.ts';
 import type { ManagerProcess, TestCluster } from '../../support/env.ts';
 import { startScriptedDriver } from '../../support/scripted-driver.ts';
@@ -21,6 +17,8 @@ import type { PVCOpts } from '../../support/volumes.ts';
 import { PROVISIONING_CONTROLLERS, storageClass } from './support.ts';
 
 const SCRIPTED = 'clone.csi.vcm.test';
+/** A second driver with no data-source capability (neither CLONE_VOLUME nor CREATE_DELETE_SNAPSHOT). */
+const PLAIN = 'plain.csi.vcm.test';
 const SNAP = { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot' };
 const CLONE_PROTECTION = 'provisioner.storage.kubernetes.io/cloning-protection';
 const HANDLE = 'error getting handle for DataSource Type';
@@ -28,9 +26,9 @@ const HANDLE = 'error getting handle for DataSource Type';
 describe('provisioner: claims with a data source', () => {
     let env: TestCluster;
     let drv: ScriptedDriver;
+    let plain: ScriptedDriver;
     let mgr: ManagerProcess;
     let v: Volumes;
-    let dir: string;
 
     type Source = NonNullable<V1PersistentVolumeClaim['spec']>['dataSource'];
     const create = (name: string, o: PVCOpts & { dataSource?: Source; dataSourceRef?: Source; volumeMode?: string } = {}) => {
@@ -51,41 +49,40 @@ describe('provisioner: claims with a data source', () => {
         // Without the snapshot API at first: a restore must say it is missing, then work once installed.
         env = await useCluster({ crds: false });
         v = new Volumes(env.clients);
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcm-ds-'));
         drv = await startScriptedDriver(SCRIPTED, ['CLONE_VOLUME', 'CREATE_DELETE_SNAPSHOT']);
+        plain = await startScriptedDriver(PLAIN, []);
         for (const [name, provisioner] of [
             ['scripted', SCRIPTED],
             ['scripted-2', SCRIPTED],
-            ['builtin', BUILTIN_DRIVER_NAME],
+            ['plain', PLAIN],
         ] as const) {
             await env.clients.storage.createStorageClass({ body: storageClass(name, { provisioner }) });
         }
         mgr = await startManager(env, PROVISIONING_CONTROLLERS, [
-            `--csi-drivers=${drv.flag}`,
-            `--builtin-driver-dir=${dir}`,
+            `--csi-drivers=${drv.flag},${plain.flag}`,
             '--retry-interval-start=200ms',
             '--retry-interval-max=2s',
         ]);
         await create('src', { size: '2Gi' });
-        await create('src-builtin', { cls: 'builtin' });
+        await create('src-plain', { cls: 'plain' });
         await create('src-pending', { cls: '' });
         await v.waitClaimPhase('src', 'Bound');
-        await v.waitClaimPhase('src-builtin', 'Bound');
+        await v.waitClaimPhase('src-plain', 'Bound');
     });
     after(async () => {
         if (mgr) await stopManager(mgr);
         await drv?.stop();
+        await plain?.stop();
         await env?.stop();
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('refuses every source it cannot honour with upstream wording, before any CreateVolume', async () => {
         await create('c-missing', { dataSource: pvc('nosuch') });
         await create('c-pending', { dataSource: pvc('src-pending') });
         await create('c-small', { size: '1Gi', dataSource: pvc('src') });
-        await create('c-other-driver', { dataSource: pvc('src-builtin') });
+        await create('c-other-driver', { dataSource: pvc('src-plain') });
         await create('c-block', { size: '2Gi', volumeMode: 'Block', dataSource: pvc('src') });
-        await create('c-builtin', { cls: 'builtin', dataSource: pvc('src-builtin') });
+        await create('c-plain', { cls: 'plain', dataSource: pvc('src-plain') });
         // (Through dataSourceRef: the API server drops such a dataSource as disabled.)
         await create('r-wrong-group', { dataSourceRef: { ...SNAP, apiGroup: 'wrong.example.com', name: 'snap' } });
         await create('r-no-api', { dataSource: { ...SNAP, name: 'snap' } });
@@ -93,9 +90,9 @@ describe('provisioner: claims with a data source', () => {
             'c-missing': `${HANDLE} PersistentVolumeClaim by Name nosuch: error getting PVC nosuch (namespace "default") from api server: persistentvolumeclaim "nosuch" not found`,
             'c-pending': `${HANDLE} PersistentVolumeClaim by Name src-pending: the PVC DataSource src-pending must have a status of Bound.  Got {"phase":"Pending"}`,
             'c-small': `${HANDLE} PersistentVolumeClaim by Name src: error, new PVC request must be greater than or equal in size to the specified PVC data source, requested 1073741824 but source is 2147483648`,
-            'c-other-driver': `${HANDLE} PersistentVolumeClaim by Name src-builtin: claim in dataSource not bound or invalid`,
+            'c-other-driver': `${HANDLE} PersistentVolumeClaim by Name src-plain: claim in dataSource not bound or invalid`,
             'c-block': `${HANDLE} PersistentVolumeClaim by Name src: the source PVC and destination PVCs must have the same volume mode for cloning.  Source is Filesystem, but new PVC requested Block`,
-            'c-builtin': 'CSI driver does not support clone operations: controller CLONE_VOLUME capability is not reported',
+            'c-plain': 'CSI driver does not support clone operations: controller CLONE_VOLUME capability is not reported',
             'r-wrong-group': 'the PVC source does not belong to the right APIGroup. Expected snapshot.storage.k8s.io, Got wrong.example.com',
             'r-no-api': `${HANDLE} VolumeSnapshot by Name snap: error getting snapshot snap from api server: the server could not find the requested resource (get volumesnapshots.snapshot.storage.k8s.io snap): the snapshot.storage.k8s.io/v1 API is not installed (no VolumeSnapshot CustomResourceDefinition)`,
         };
@@ -104,7 +101,7 @@ describe('provisioner: claims with a data source', () => {
             assert.equal((await v.pvc(name)).status?.phase, 'Pending', `${name} stays Pending`);
             assert.deepEqual(await createsFor(name), [], `no CreateVolume for ${name}`);
         }
-        assert.ok(!(await v.pvc('src-builtin')).metadata?.finalizers?.includes(CLONE_PROTECTION), 'a refused clone does not protect its source');
+        assert.ok(!(await v.pvc('src-plain')).metadata?.finalizers?.includes(CLONE_PROTECTION), 'a refused clone does not protect its source');
     });
 
     it('leaves a populator data source alone, as upstream: a Normal event and no provisioning', async () => {
