@@ -72,6 +72,7 @@ describe('pv-binder: static binding', () => {
         const text = await (await fetch(`http://127.0.0.1:${serving.port}/metrics`)).text();
         assert.match(text, /pv_collector_bound_pv_count\{storage_class=""\} [1-9]/);
         assert.match(text, /pv_collector_bound_pvc_count\{namespace="default",storage_class="",volume_attributes_class=""\} [1-9]/);
-        assert.match(text, /workqueue_adds_total\{name="claims"\}/);
+        // Upstream queue names, with the controller that owns the queue (the provisioner has `claims` too).
+        assert.match(text, /workqueue_adds_total\{name="claims",controller="pv-binder"\}/);
     });
 });
